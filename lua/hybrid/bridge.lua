@@ -1,0 +1,23 @@
+-- Entry point for the host's pushes: one call per flush carrying a batch of events.
+local M = {}
+
+local handlers = {
+  state = function(ev) require('hybrid.state').update(ev.state) end,
+  notify = function(ev) require('hybrid.notify').notify(ev.message, ev.level) end,
+  reply = function(ev) require('hybrid.host').on_reply(ev.id, ev.result, ev.error) end,
+  turn_start = function(ev) require('hybrid.chat').on_turn_start(ev) end,
+  delta = function(ev) require('hybrid.chat').on_delta(ev) end,
+  turn_end = function(ev) require('hybrid.chat').on_turn_end(ev) end,
+}
+
+function M.dispatch(batch)
+  for _, ev in ipairs(batch) do
+    local handler = handlers[ev.type]
+    if handler then
+      local ok, err = pcall(handler, ev)
+      if not ok then require('hybrid.notify').error('could not show an update: ' .. tostring(err)) end
+    end
+  end
+end
+
+return M

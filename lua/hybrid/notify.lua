@@ -1,0 +1,15 @@
+-- One place for messages: every notice carries the (hybrid) prefix.
+local M = {}
+
+local levels = { error = vim.log.levels.ERROR, warn = vim.log.levels.WARN, info = vim.log.levels.INFO }
+
+function M.notify(msg, level)
+  if type(level) == 'string' then level = levels[level] end
+  vim.notify('(hybrid) ' .. msg, level or vim.log.levels.INFO)
+end
+
+function M.error(msg) M.notify(msg, vim.log.levels.ERROR) end
+function M.warn(msg) M.notify(msg, vim.log.levels.WARN) end
+function M.info(msg) M.notify(msg, vim.log.levels.INFO) end
+
+return M

@@ -1,0 +1,52 @@
+-- Backend and model pickers, through vim.ui.select so any picker plugin takes over.
+local host = require('hybrid.host')
+local notify = require('hybrid.notify')
+local state = require('hybrid.state')
+
+local M = {}
+
+local function backend_label(item, current)
+  local mark = item.name == current and '● ' or '  '
+  return ('%s%-12s %-6s %s'):format(mark, item.name, item.kind, item.model or '')
+end
+
+function M.backend()
+  if not host.ensure() then return end
+  state.when_ready(function(s)
+    local items = vim.deepcopy(s.backends or {})
+    table.insert(items, { name = 'auto', kind = 'route', model = 'local by default, cloud when needed' })
+    local current = s.mode == 'auto' and 'auto' or s.backend
+    vim.ui.select(items, {
+      prompt = 'hybrid backend',
+      kind = 'hybrid_backend',
+      format_item = function(item) return backend_label(item, current) end,
+    }, function(choice)
+      if choice then host.send('hybrid_backend', choice.name) end
+    end)
+  end)
+end
+
+local function model_label(m, current)
+  local extra = {}
+  if m.parameter_size then table.insert(extra, m.parameter_size) end
+  if m.quantization then table.insert(extra, m.quantization) end
+  local mark = m.name == current and '● ' or '  '
+  return mark .. m.name .. (#extra > 0 and ('  (' .. table.concat(extra, ', ') .. ')') or '')
+end
+
+function M.model()
+  host.request('hybrid_models', function(result, err)
+    if err then return notify.error(err) end
+    if #result.models == 0 then return notify.warn(result.backend .. ': the server lists no models') end
+    local current = (state.current or {}).model
+    vim.ui.select(result.models, {
+      prompt = 'hybrid model (' .. result.backend .. ')',
+      kind = 'hybrid_model',
+      format_item = function(m) return model_label(m, current) end,
+    }, function(choice)
+      if choice then host.send('hybrid_model', choice.name) end
+    end)
+  end)
+end
+
+return M

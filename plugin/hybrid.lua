@@ -1,0 +1,24 @@
+-- hybrid.nvim: user commands only. Nothing heavy is loaded until a command runs.
+if vim.g.loaded_hybrid then return end
+vim.g.loaded_hybrid = true
+
+local function hybrid() return require('hybrid') end
+
+local command = vim.api.nvim_create_user_command
+
+command('HybridChat', function(args) hybrid().chat_command(args) end,
+  { nargs = '*', range = true, desc = 'hybrid: open the chat, or send text to it' })
+
+command('HybridBackend', function(args) hybrid().backend_command(args) end, {
+  nargs = '?',
+  desc = 'hybrid: switch the backend (no name: picker)',
+  complete = function(lead)
+    return vim.tbl_filter(function(n) return n:find(lead, 1, true) == 1 end, hybrid().complete_backend())
+  end,
+})
+
+command('HybridModel', function(args) hybrid().model_command(args) end,
+  { nargs = '?', desc = "hybrid: switch the backend's model (no name: picker)" })
+
+command('HybridCancel', function() hybrid().cancel_command() end,
+  { desc = 'hybrid: stop every answer in flight' })

@@ -1,0 +1,174 @@
+"""What every backend shares: the request/event types, HTTP plumbing, error mapping."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from ..config import BackendConfig
+from ..errors import (
+    AuthError,
+    BackendError,
+    ConnectError,
+    ModelNotFoundError,
+    RateLimitError,
+    ReadTimeoutError,
+    ServerError,
+)
+
+MAX_ERROR_BODY = 64 * 1024
+
+
+@dataclass
+class ChatRequest:
+    model: str
+    messages: list[dict]
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class Delta:
+    text: str
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    cost_usd: float | None = None
+
+
+@dataclass
+class Finish:
+    """The server said the answer is complete (done / [DONE] / finish_reason)."""
+
+    reason: str
+
+
+Event = Delta | Usage | Finish
+
+
+def safe_url(url: str) -> str:
+    """A URL fit for a message: no user-info, no query string (keys hide there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_text(body: bytes) -> str:
+    """The server's own words from an error body, in any of the usual shapes."""
+    text = body[:MAX_ERROR_BODY].decode("utf-8", errors="replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        if text.lstrip().startswith("<"):
+            return "an HTML page instead of an API answer"
+        return " ".join(text.split())[:200]
+    return message_of(data) or " ".join(text.split())[:200]
+
+
+def message_of(data) -> str:
+    if isinstance(data, dict):
+        err = data.get("error", data.get("detail", data.get("message")))
+        if isinstance(err, dict):
+            return str(err.get("message") or err.get("msg") or err.get("code") or json.dumps(err))[:300]
+        if isinstance(err, list) and err:
+            return message_of({"error": err[0]})
+        if err:
+            return str(err)[:300]
+    return ""
+
+
+class Backend:
+    """One configured backend. Subclasses speak the wire format."""
+
+    def __init__(self, cfg: BackendConfig, api_key: str | None = None, key_source: str = ""):
+        self.cfg = cfg
+        self.name = cfg.name
+        self.api_key = api_key
+        self.key_source = key_source
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout, write=30.0, pool=cfg.connect_timeout),
+            headers=self.auth_headers(),
+            follow_redirects=True,
+            trust_env=False,
+        )
+
+    def auth_headers(self) -> dict:
+        return {}
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
+        raise NotImplementedError
+
+    async def list_models(self) -> list[dict]:
+        raise NotImplementedError
+
+    # -- errors a user can act on -------------------------------------------------
+
+    def connect_error(self, exc: Exception, url: str) -> BackendError:
+        where = safe_url(self.cfg.base_url)
+        if isinstance(exc, httpx.ConnectTimeout):
+            return ConnectError(self.name, f"no answer from {where} within {self.cfg.connect_timeout:g} s (connect_timeout)")
+        return ConnectError(self.name, f"nothing answers at {where} — {self.start_hint()}")
+
+    def start_hint(self) -> str:
+        if self.cfg.local:
+            return "is the server running?"
+        return "check base_url and your network"
+
+    def read_timeout(self, url: str) -> BackendError:
+        return ReadTimeoutError(
+            self.name,
+            f"no data from {safe_url(url)} for {self.cfg.read_timeout:g} s — the model may still be loading; "
+            f"raise backend.{self.name}.read_timeout",
+        )
+
+    def status_error(self, response: httpx.Response, body: bytes, model: str) -> BackendError:
+        status = response.status_code
+        said = error_text(body)
+        if status in (401, 403):
+            if self.api_key:
+                return AuthError(self.name, f"the server refused the API key ({status}: {said}) — check {self.key_source}")
+            return AuthError(self.name, f"the server wants an API key ({status}: {said}) — set {self.cfg.api_key_env}")
+        if status == 404:
+            return self.not_found(model, said, str(response.request.url))
+        if status == 429:
+            wait = retry_after_seconds(response.headers)
+            when = f"retry in {wait:.0f} s" if wait is not None else "wait a moment and retry"
+            return RateLimitError(self.name, f"rate limited (429: {said}) — {when}", retry_after=wait)
+        if status >= 500:
+            return ServerError(self.name, f"server error {status}: {said}")
+        return ServerError(self.name, f"request refused ({status}): {said}")
+
+    def not_found(self, model: str, said: str, url: str) -> BackendError:
+        return ModelNotFoundError(
+            self.name,
+            f"not found (404) for model '{model}' at {safe_url(url)}: {said} — pick a model with :HybridModel or check base_url",
+        )

@@ -1,0 +1,86 @@
+"""Ollama's native API: POST /api/chat (NDJSON stream), GET /api/tags."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+
+from ..errors import ModelNotFoundError, StreamError
+from ..streams import NDJSONDecoder, StreamFormatError
+from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, error_text
+
+
+class OllamaBackend(Backend):
+    def auth_headers(self) -> dict:
+        # Ollama itself takes no key, but a proxy in front of it may.
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def start_hint(self) -> str:
+        return "is 'ollama serve' running?"
+
+    def not_found(self, model: str, said: str, url: str):
+        return ModelNotFoundError(self.name, f"model '{model}' not found — run 'ollama pull {model}'")
+
+    async def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
+        url = f"{self.cfg.base_url}/api/chat"
+        body = {"model": req.model, "messages": req.messages, "stream": True, **req.options}
+        try:
+            async with self.client.stream("POST", url, json=body) as resp:
+                if resp.status_code >= 400:
+                    raise self.status_error(resp, await resp.aread(), req.model)
+                decoder = NDJSONDecoder()
+                try:
+                    async for chunk in resp.aiter_bytes():
+                        for obj in decoder.feed(chunk):
+                            for event in self._events(obj):
+                                yield event
+                                if isinstance(event, Finish):
+                                    return
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    return  # cut mid-stream: the caller sees no Finish, i.e. incomplete
+                for obj in decoder.close():
+                    for event in self._events(obj):
+                        yield event
+        except StreamFormatError as e:
+            raise StreamError(self.name, f"unreadable stream from {url}: {e}") from None
+        except httpx.ReadTimeout:
+            raise self.read_timeout(url) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+            raise self.connect_error(e, url) from None
+
+    def _events(self, obj: dict):
+        if obj.get("error"):
+            raise StreamError(self.name, f"error from the server: {obj['error']}")
+        message = obj.get("message") or {}
+        text = message.get("content") if isinstance(message, dict) else None
+        if text:
+            yield Delta(text)
+        if obj.get("done") is True:
+            yield Usage(prompt_tokens=obj.get("prompt_eval_count"), completion_tokens=obj.get("eval_count"))
+            yield Finish(obj.get("done_reason") or "stop")
+
+    async def list_models(self) -> list[dict]:
+        url = f"{self.cfg.base_url}/api/tags"
+        try:
+            resp = await self.client.get(url)
+        except httpx.ReadTimeout:
+            raise self.read_timeout(url) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+            raise self.connect_error(e, url) from None
+        if resp.status_code >= 400:
+            raise self.status_error(resp, resp.content, "")
+        try:
+            models = resp.json().get("models") or []
+        except ValueError:
+            raise StreamError(self.name, f"{url} did not answer with JSON: {error_text(resp.content)}") from None
+        out = []
+        for m in models:
+            details = m.get("details") or {}
+            out.append({
+                "name": m.get("name") or m.get("model"),
+                "parameter_size": details.get("parameter_size"),
+                "quantization": details.get("quantization_level"),
+                "size": m.get("size"),
+            })
+        return [m for m in out if m["name"]]

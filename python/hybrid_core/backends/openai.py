@@ -1,0 +1,113 @@
+"""OpenAI-compatible APIs: POST {base_url}/chat/completions (SSE), GET {base_url}/models.
+
+One protocol for OpenRouter, Groq, OpenAI, LM Studio, llama.cpp's server, vLLM, LiteLLM.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+
+from ..errors import StreamError
+from ..streams import SSEDecoder, StreamFormatError
+from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, error_text, message_of, safe_url
+
+
+class OpenAIBackend(Backend):
+    def auth_headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    async def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
+        url = f"{self.cfg.base_url}/chat/completions"
+        body = {
+            "model": req.model,
+            "messages": req.messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            **req.options,
+        }
+        try:
+            async with self.client.stream("POST", url, json=body, headers={"Accept": "text/event-stream"}) as resp:
+                if resp.status_code >= 400:
+                    raise self.status_error(resp, await resp.aread(), req.model)
+                ctype = resp.headers.get("content-type", "")
+                if "html" in ctype:
+                    raise StreamError(self.name, f"{safe_url(url)} answered with an HTML page, not a stream — check base_url")
+                if "json" in ctype and "event-stream" not in ctype:
+                    # Some proxies answer errors as plain JSON with status 200.
+                    said = error_text(await resp.aread())
+                    raise StreamError(self.name, f"expected a stream, got JSON: {said}")
+                reason = None
+                decoder = SSEDecoder()
+                try:
+                    async for chunk in resp.aiter_bytes():
+                        for sse in decoder.feed(chunk):
+                            if not sse.data.strip():
+                                continue
+                            if sse.data.strip() == "[DONE]":
+                                yield Finish(reason or "stop")
+                                return
+                            for event in self._events(sse.event, sse.data):
+                                if isinstance(event, Finish):
+                                    reason = event.reason
+                                else:
+                                    yield event
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    pass  # cut mid-stream: complete only if a finish_reason came
+                if reason is not None:
+                    yield Finish(reason)
+        except StreamFormatError as e:
+            raise StreamError(self.name, f"unreadable stream from {safe_url(url)}: {e}") from None
+        except httpx.ReadTimeout:
+            raise self.read_timeout(url) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+            raise self.connect_error(e, url) from None
+
+    def _events(self, event_name: str, data: str):
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            raise StreamError(self.name, f"unreadable event in the stream: {data[:80]!r}") from None
+        if not isinstance(obj, dict):
+            return
+        if obj.get("error") or event_name == "error":
+            raise StreamError(self.name, f"error from the server: {message_of(obj) or data[:200]}")
+        for choice in obj.get("choices") or []:
+            delta = choice.get("delta") or {}
+            text = delta.get("content")
+            if text:
+                yield Delta(text)
+            finish = choice.get("finish_reason")
+            if finish == "error":
+                raise StreamError(self.name, "the server ended the answer with an error")
+            if finish:
+                yield Finish(finish)
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            details = usage.get("prompt_tokens_details") or {}
+            cost = usage.get("cost")
+            yield Usage(
+                prompt_tokens=usage.get("prompt_tokens"),
+                completion_tokens=usage.get("completion_tokens"),
+                cached_tokens=details.get("cached_tokens") if isinstance(details, dict) else None,
+                cost_usd=cost if isinstance(cost, (int, float)) else None,
+            )
+
+    async def list_models(self) -> list[dict]:
+        url = f"{self.cfg.base_url}/models"
+        try:
+            resp = await self.client.get(url)
+        except httpx.ReadTimeout:
+            raise self.read_timeout(url) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+            raise self.connect_error(e, url) from None
+        if resp.status_code >= 400:
+            raise self.status_error(resp, resp.content, "")
+        try:
+            data = resp.json()
+        except ValueError:
+            raise StreamError(self.name, f"{safe_url(url)} did not answer with JSON: {error_text(resp.content)}") from None
+        items = data.get("data") if isinstance(data, dict) else data
+        return [{"name": m["id"]} for m in items or [] if isinstance(m, dict) and m.get("id")]

@@ -1,0 +1,259 @@
+"""setup.yaml: load, validate, and describe every mistake in one line.
+
+The seed (GPTCode) format loads unchanged; keys we do not know are kept in `raw`.
+Messages name the file and the key path: `setup.yaml: backend.groq.type: must be ...`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import yaml
+
+from .errors import ConfigError
+
+BACKEND_TYPES = ("ollama", "openai")
+ROLES = ("router", "query", "editor", "research")
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_READ_TIMEOUT = 120.0
+
+
+def default_config_path() -> str:
+    return os.environ.get("HYBRID_CONFIG") or os.path.expanduser("~/.config/hybrid/setup.yaml")
+
+
+def display_path(path: str) -> str:
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and path.startswith(home + os.sep):
+        return "~" + path[len(home):]
+    return path
+
+
+@dataclass
+class BackendConfig:
+    name: str
+    type: str
+    base_url: str
+    default_model: str
+    agent_models: dict[str, str] = field(default_factory=dict)
+    local: bool = False
+    api_key_env: str = ""
+    api_key_cmd: str | None = None
+    context_window: int | None = None
+    pricing: dict = field(default_factory=dict)
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+
+    def model_for(self, role: str) -> str:
+        return self.agent_models.get(role) or self.default_model
+
+    @property
+    def kind(self) -> str:
+        return "local" if self.local else "cloud"
+
+
+@dataclass
+class Config:
+    path: str
+    default_backend: str
+    backends: dict[str, BackendConfig]
+    raw: dict = field(default_factory=dict)
+    builtin: bool = False  # True when no file existed and the built-in default is in use
+
+    @property
+    def keys_path(self) -> str:
+        return os.path.join(os.path.dirname(self.path), "keys.yaml")
+
+
+def builtin_config(path: str) -> Config:
+    """What a user without a setup.yaml gets: Ollama on its default port."""
+    ollama = BackendConfig(
+        name="ollama", type="ollama", base_url="http://localhost:11434",
+        default_model="qwen2.5-coder:7b", local=True, api_key_env="OLLAMA_API_KEY",
+    )
+    return Config(path=path, default_backend="ollama", backends={"ollama": ollama}, builtin=True)
+
+
+def load_config(path: str) -> Config:
+    """Read and validate `path`. Raises ConfigError with a one-line message."""
+    shown = display_path(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: file not found (create it, or point HYBRID_CONFIG at yours)") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{shown}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: str) -> Config:
+    return _Validator(display_path(path)).config(_load_yaml(text, display_path(path)), path)
+
+
+def _load_yaml(text: str, shown: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{shown}: {where}invalid YAML ({problem})") from None
+    except RecursionError:
+        raise ConfigError(f"{shown}: invalid YAML (nested too deeply)") from None
+
+
+def _show(value) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Validator:
+    def __init__(self, shown: str):
+        self.shown = shown
+
+    def fail(self, key: str, what: str):
+        raise ConfigError(f"{self.shown}: {key}: {what}")
+
+    def mapping(self, value, key: str) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(key, f"expected a mapping of keys to values, got {_show(value)}")
+        return value
+
+    def string(self, value, key: str, *, required=False) -> str | None:
+        if value is None:
+            if required:
+                self.fail(key, "missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.fail(key, f"expected text, got {_show(value)}")
+        if not isinstance(value, str):
+            self.fail(key, f"expected text, got {_show(value)} (quote it if you mean text)")
+        if required and not value.strip():
+            self.fail(key, "must not be empty")
+        return value
+
+    def number(self, value, key: str, *, default: float) -> float:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            self.fail(key, f"expected a positive number of seconds, got {_show(value)}")
+        return float(value)
+
+    def config(self, data, path: str) -> Config:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{self.shown}: expected a mapping at the top (defaults:, backend:), got {_show(data)}")
+        defaults = self.mapping(data.get("defaults"), "defaults")
+        backends_raw = self.mapping(data.get("backend"), "backend")
+        if not backends_raw:
+            self.fail("backend", "no backends defined; add one, e.g. "
+                      "backend: {ollama: {type: ollama, base_url: http://localhost:11434, default_model: qwen2.5-coder:7b}}")
+        connect = self.number(defaults.get("connect_timeout"), "defaults.connect_timeout", default=DEFAULT_CONNECT_TIMEOUT)
+        read = self.number(defaults.get("read_timeout"), "defaults.read_timeout", default=DEFAULT_READ_TIMEOUT)
+        backends: dict[str, BackendConfig] = {}
+        for name, raw in backends_raw.items():
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name == "auto":
+                self.fail(f"backend.{name}", "a backend name uses letters, digits, '_', '.', '-' (and is not 'auto')")
+            backends[name] = self.backend(name, raw, connect, read)
+        default_backend = self.string(defaults.get("backend"), "defaults.backend") or next(iter(backends))
+        if default_backend != "auto" and default_backend not in backends:
+            names = ", ".join(backends)
+            self.fail("defaults.backend", f"{default_backend!r} is not a backend here; use one of: {names} (or auto)")
+        self.sections(data, backends)
+        return Config(path=path, default_backend=default_backend, backends=backends, raw=data)
+
+    def backend(self, name: str, raw, connect: float, read: float) -> BackendConfig:
+        key = f"backend.{name}"
+        raw = self.mapping(raw, key)
+        btype = raw.get("type")
+        if btype not in BACKEND_TYPES:
+            if btype is None:
+                self.fail(f"{key}.type", "missing; must be 'ollama' or 'openai'")
+            self.fail(f"{key}.type", f"must be 'ollama' or 'openai', got {_show(btype)}")
+        base_url = raw.get("base_url")
+        if base_url is None:
+            self.fail(f"{key}.base_url", "missing; e.g. http://localhost:11434 for Ollama or https://openrouter.ai/api/v1")
+        if not isinstance(base_url, str):
+            self.fail(f"{key}.base_url", f"expected a URL, got {_show(base_url)}")
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.fail(f"{key}.base_url", f"expected an http:// or https:// URL, got {_show(base_url)}")
+        model = self.string(raw.get("default_model"), f"{key}.default_model", required=True)
+        agents = self.mapping(raw.get("agent_models"), f"{key}.agent_models")
+        agent_models = {}
+        for role, m in agents.items():
+            agent_models[str(role)] = self.string(m, f"{key}.agent_models.{role}", required=True)
+        local = raw.get("local")
+        if local is None:
+            local = btype == "ollama" or _is_loopback(parts.hostname)
+        elif not isinstance(local, bool):
+            self.fail(f"{key}.local", f"expected true or false, got {_show(local)}")
+        env = self.string(raw.get("api_key_env"), f"{key}.api_key_env")
+        if env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+            self.fail(f"{key}.api_key_env", f"expected an environment variable name, got {_show(env)}")
+        cmd = self.string(raw.get("api_key_cmd"), f"{key}.api_key_cmd")
+        window = raw.get("context_window")
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window <= 0):
+            self.fail(f"{key}.context_window", f"expected a positive number of tokens, got {_show(window)}")
+        pricing = self.pricing(raw.get("pricing"), f"{key}.pricing")
+        return BackendConfig(
+            name=name, type=btype, base_url=base_url.strip().rstrip("/"), default_model=model,
+            agent_models=agent_models, local=local,
+            api_key_env=env or re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_API_KEY",
+            api_key_cmd=cmd, context_window=window, pricing=pricing,
+            connect_timeout=self.number(raw.get("connect_timeout"), f"{key}.connect_timeout", default=connect),
+            read_timeout=self.number(raw.get("read_timeout"), f"{key}.read_timeout", default=read),
+        )
+
+    def pricing(self, raw, key: str) -> dict:
+        table = self.mapping(raw, key)
+        for model, rates in table.items():
+            rates = self.mapping(rates, f"{key}.{model}")
+            for rate, value in rates.items():
+                if rate not in ("input", "output", "cached_input"):
+                    self.fail(f"{key}.{model}.{rate}", "unknown rate; use input, output or cached_input (USD per million tokens)")
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    self.fail(f"{key}.{model}.{rate}", f"expected USD per million tokens, got {_show(value)}")
+        return table
+
+    def sections(self, data: dict, backends: dict) -> None:
+        """The extension sections later features read; checked for shape now."""
+        routing = self.mapping(data.get("routing"), "routing")
+        for side in ("local", "cloud"):
+            name = routing.get(side)
+            if name is not None and name not in backends:
+                self.fail(f"routing.{side}", f"{_show(name)} is not a backend here; use one of: {', '.join(backends)}")
+        privacy = self.mapping(data.get("privacy"), "privacy")
+        for k in ("local_only_paths", "local_only_patterns"):
+            items = privacy.get(k) or []
+            if not isinstance(items, list):
+                self.fail(f"privacy.{k}", f"expected a list, got {_show(items)}")
+            for i, item in enumerate(items):
+                self.string(item, f"privacy.{k}[{i}]", required=True)
+                if k == "local_only_patterns":
+                    try:
+                        re.compile(item)
+                    except re.error as e:
+                        self.fail(f"privacy.{k}[{i}]", f"not a valid regex ({e})")
+        budget = self.mapping(data.get("budget"), "budget")
+        for k in ("daily_usd", "monthly_usd"):
+            v = budget.get(k)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
+                self.fail(f"budget.{k}", f"expected an amount in USD, got {_show(v)}")

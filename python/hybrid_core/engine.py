@@ -1,0 +1,325 @@
+"""The engine: one asyncio loop thread that owns every request, conversation and config.
+
+Callers on other threads (the pynvim shim) use the public methods, which only schedule
+work on the loop and return at once. Everything for the editor leaves through `sink`,
+in batches (see Outbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from .backends import Backend, ChatRequest, Delta, Finish, Usage, make_backend, safe_url
+from .chat import Conversation, Turn
+from .config import Config, builtin_config, default_config_path, display_path, load_config
+from .errors import BackendError, ConfigError, HybridError
+from .keys import KeyResolver
+from .logs import setup_logging
+from .outbox import Outbox
+
+log = logging.getLogger("hybrid")
+
+CONFIG_POLL_SECONDS = 1.0
+
+
+class Engine:
+    def __init__(self, sink: Callable[[list[dict]], None], *, config_path: str | None = None,
+                 data_dir: str | None = None, poll_seconds: float = CONFIG_POLL_SECONDS):
+        self.config_path = os.path.abspath(os.path.expanduser(config_path or default_config_path()))
+        self.log_path = setup_logging(data_dir)
+        self.loop = asyncio.new_event_loop()
+        self.outbox = Outbox(self.loop, sink)
+        self.poll_seconds = poll_seconds
+        self.config: Config | None = None
+        self.keys = KeyResolver(os.path.join(os.path.dirname(self.config_path), "keys.yaml"))
+        self.active: str | None = None  # backend name, or 'auto'
+        self.user_chose_backend = False
+        self.model_override: dict[str, str] = {}
+        self.chats: dict[str, Conversation] = {}
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.clients: dict[str, tuple[str | None, Backend]] = {}
+        self.last: dict | None = None
+        self._stamp: tuple | None = None
+        self._shown_config_error: str | None = None
+        self._thread = threading.Thread(target=self._run_loop, name="hybrid-loop", daemon=True)
+
+    # -- public, thread-safe ----------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+        self._spawn(self._startup())
+
+    def chat_send(self, chat_id: str, text: str) -> None:
+        self._spawn(self._chat(str(chat_id), text))
+
+    def cancel(self, chat_id: str | None = None) -> None:
+        self.loop.call_soon_threadsafe(self._cancel, chat_id)
+
+    def set_backend(self, name: str) -> None:
+        self._spawn(self._set_backend(name))
+
+    def set_model(self, name: str) -> None:
+        self._spawn(self._set_model(name))
+
+    def list_models(self, reply_id: int, backend: str | None = None) -> None:
+        self._spawn(self._list_models(reply_id, backend))
+
+    def shutdown(self, timeout: float = 2.0) -> None:
+        if not self._thread.is_alive():
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop)
+        try:
+            fut.result(timeout)
+        except Exception:
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout)
+
+    # -- loop plumbing ------------------------------------------------------------
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def _spawn(self, coro) -> None:
+        asyncio.run_coroutine_threadsafe(self._guard(coro), self.loop)
+
+    async def _guard(self, coro) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except HybridError as e:
+            self._notify("error", str(e))
+        except Exception as e:
+            log.exception("internal error")
+            self._notify("error", f"internal error: {type(e).__name__}: {e} (details in {self.log_path})")
+
+    def _put(self, event: dict) -> None:
+        self.outbox.put(event)
+
+    def _notify(self, level: str, message: str) -> None:
+        log.log(logging.ERROR if level == "error" else logging.INFO, message)
+        self._put({"type": "notify", "level": level, "message": message})
+
+    # -- config -------------------------------------------------------------------
+
+    async def _startup(self) -> None:
+        await self._refresh_config()
+        if self.config is None:
+            self.config = builtin_config(self.config_path)
+            self._apply_defaults()
+        self._push_state()
+        self.loop.create_task(self._watch_config())
+
+    async def _watch_config(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                await self._refresh_config()
+            except Exception:
+                log.exception("config watch failed")
+
+    async def _refresh_config(self) -> None:
+        """Re-read setup.yaml when it changed on disk; a broken edit keeps the last good config."""
+        try:
+            st = await asyncio.to_thread(os.stat, self.config_path)
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if stamp == self._stamp and (self.config is not None or stamp is None):
+            return
+        first = self._stamp is None and self.config is None
+        self._stamp = stamp
+        if stamp is None:
+            if self.config is None or self.config.builtin:
+                self._notify("warn", f"no config at {display_path(self.config_path)}: using Ollama at "
+                             "http://localhost:11434 (see :help hybrid-config)")
+            else:
+                self._config_error(ConfigError(f"{display_path(self.config_path)}: file is gone; keeping the last good config"))
+            return
+        try:
+            config = await asyncio.to_thread(load_config, self.config_path)
+        except ConfigError as e:
+            if self.config is None:
+                self.config = builtin_config(self.config_path)
+                self._apply_defaults()
+            self._config_error(e)
+            self._push_state()
+            return
+        self.config = config
+        self._shown_config_error = None
+        self._apply_defaults()
+        if not first:
+            log.info("config reloaded from %s", self.config_path)
+        self._push_state()
+
+    def _config_error(self, e: ConfigError) -> None:
+        if str(e) == self._shown_config_error:
+            return
+        self._shown_config_error = str(e)
+        if self.config is None or self.config.builtin:
+            self._notify("error", str(e))
+        else:
+            self._notify("error", f"{e} (keeping the last good config)")
+
+    def _apply_defaults(self) -> None:
+        cfg = self.config
+        if not self.user_chose_backend or (self.active != "auto" and self.active not in cfg.backends):
+            self.active = cfg.default_backend
+            self.user_chose_backend = False
+        self.model_override = {k: v for k, v in self.model_override.items() if k in cfg.backends}
+
+    # -- choosing a backend -----------------------------------------------------------
+
+    def _target(self, role: str = "query"):
+        """(backend config, model, reason) for the next request."""
+        cfg = self.config
+        if self.active == "auto":
+            name = cfg.raw.get("routing", {}).get("local") if isinstance(cfg.raw.get("routing"), dict) else None
+            name = name or next((n for n, b in cfg.backends.items() if b.local), next(iter(cfg.backends)))
+            reason = "auto: local by default"
+        else:
+            name, reason = self.active, "chosen backend"
+        backend = cfg.backends[name]
+        return backend, self.model_override.get(name) or backend.model_for(role), reason
+
+    async def _set_backend(self, name: str) -> None:
+        await self._refresh_config()
+        if name != "auto" and name not in self.config.backends:
+            raise HybridError(f"no backend named {name!r}; configured: {', '.join(self.config.backends)} (or auto)")
+        self.active = name
+        self.user_chose_backend = True
+        backend, model, _ = self._target()
+        mode = "auto → " if name == "auto" else ""
+        self._notify("info", f"backend: {mode}{backend.name} ({backend.kind}) · {model}")
+        self._push_state()
+
+    async def _set_model(self, model: str) -> None:
+        backend, _, _ = self._target()
+        self.model_override[backend.name] = model
+        self._notify("info", f"model: {backend.name} · {model}")
+        self._push_state()
+
+    async def _list_models(self, reply_id: int, name: str | None) -> None:
+        try:
+            await self._refresh_config()
+            cfg = self.config.backends.get(name) if name else self._target()[0]
+            if cfg is None:
+                raise HybridError(f"no backend named {name!r}")
+            backend = await self._backend(cfg)
+            models = await backend.list_models()
+            self._put({"type": "reply", "id": reply_id, "result": {"backend": cfg.name, "models": models}})
+        except HybridError as e:
+            self._put({"type": "reply", "id": reply_id, "error": str(e)})
+
+    async def _backend(self, cfg) -> Backend:
+        key, where = await asyncio.to_thread(self.keys.require, cfg)
+        cached = self.clients.get(cfg.name)
+        if cached and cached[0] == key and cached[1].cfg == cfg:
+            return cached[1]
+        backend = make_backend(cfg, key, where)
+        self.clients[cfg.name] = (key, backend)
+        return backend
+
+    # -- chat -------------------------------------------------------------------------
+
+    async def _chat(self, chat_id: str, text: str) -> None:
+        if chat_id in self.tasks:
+            raise HybridError("an answer is still streaming in this chat; cancel it with <C-c> or :HybridCancel")
+        self.tasks[chat_id] = asyncio.current_task()
+        try:
+            await self._refresh_config()
+            backend_cfg, model, reason = self._target("query")
+            conv = self.chats.setdefault(chat_id, Conversation(chat_id))
+            turn = Turn(user=text, backend=backend_cfg.name, model=model)
+            conv.turns.append(turn)
+            self._put({"type": "turn_start", "chat": chat_id, "backend": backend_cfg.name,
+                       "model": model, "kind": backend_cfg.kind, "reason": reason})
+            self._push_state()
+            await self._stream_turn(chat_id, conv, turn, backend_cfg, model, reason)
+        finally:
+            self.tasks.pop(chat_id, None)
+            self._push_state()
+
+    async def _stream_turn(self, chat_id, conv, turn, backend_cfg, model, reason) -> None:
+        started = time.monotonic()
+        ttft = None
+        usage = Usage()
+        finish = None
+        status, message = "incomplete", None
+        try:
+            backend = await self._backend(backend_cfg)
+            async for event in backend.stream_chat(ChatRequest(model=model, messages=conv.messages())):
+                if isinstance(event, Delta):
+                    if ttft is None:
+                        ttft = time.monotonic() - started
+                    turn.answer += event.text
+                    self._put({"type": "delta", "chat": chat_id, "text": event.text})
+                elif isinstance(event, Usage):
+                    usage = event
+                elif isinstance(event, Finish):
+                    finish = event.reason
+            if finish is None:
+                message = f"{backend_cfg.name}: the stream ended before the server said it was done; the answer is incomplete"
+            else:
+                status = "complete"
+                if finish == "length":
+                    message = f"{backend_cfg.name}: the answer hit the model's output limit (finish_reason: length)"
+        except asyncio.CancelledError:
+            status = "cancelled"
+        except BackendError as e:
+            status, message = "error", str(e)
+            log.info("request failed: %s", e)
+        except Exception as e:
+            log.exception("request failed")
+            status, message = "error", f"internal error: {type(e).__name__}: {e} (details in {self.log_path})"
+        turn.status = status
+        duration = time.monotonic() - started
+        self.last = {
+            "backend": backend_cfg.name, "model": model, "reason": reason,
+            "ttft_ms": round(ttft * 1000, 1) if ttft is not None else None,
+            "tokens_in": usage.prompt_tokens, "tokens_out": usage.completion_tokens,
+            "duration_ms": round(duration * 1000, 1), "status": status,
+        }
+        self._put({"type": "turn_end", "chat": chat_id, "status": status, "message": message,
+                   "finish_reason": finish, "last": self.last})
+
+    def _cancel(self, chat_id: str | None) -> None:
+        for cid, task in list(self.tasks.items()):
+            if chat_id is None or cid == str(chat_id):
+                task.cancel()
+
+    # -- state for the editor -----------------------------------------------------------
+
+    def _push_state(self) -> None:
+        if self.config is None:
+            return
+        backend, model, reason = self._target()
+        self._put({"type": "state", "state": {
+            "backend": backend.name,
+            "model": model,
+            "mode": "auto" if self.active == "auto" else "fixed",
+            "busy": bool(self.tasks),
+            "last": self.last,
+            "config_path": display_path(self.config_path),
+            "backends": [
+                {"name": b.name, "kind": b.kind, "type": b.type, "model": self.model_override.get(b.name) or b.default_model,
+                 "url": safe_url(b.base_url)}
+                for b in self.config.backends.values()
+            ],
+        }})
+
+    async def _shutdown(self) -> None:
+        for task in list(self.tasks.values()):
+            task.cancel()
+        for _, backend in self.clients.values():
+            try:
+                await backend.aclose()
+            except Exception:
+                pass

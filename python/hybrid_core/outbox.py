@@ -1,0 +1,63 @@
+"""Batches events for the editor: at most one push per interval, never one per token.
+
+The first event after a quiet spell goes out at once (time to first token matters);
+under a burst, events wait for the next tick and consecutive text for the same target
+is joined into one delta.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+log = logging.getLogger("hybrid")
+
+FLUSH_INTERVAL = 0.016
+
+
+class Outbox:
+    def __init__(self, loop: asyncio.AbstractEventLoop, sink: Callable[[list[dict]], None], interval: float = FLUSH_INTERVAL):
+        self.loop = loop
+        self.sink = sink
+        self.interval = interval
+        self._pending: list[dict] = []
+        self._scheduled = False
+        self._last_flush = 0.0
+
+    def put(self, event: dict) -> None:
+        """Queue one event. Must be called on the loop's thread."""
+        last = self._pending[-1] if self._pending else None
+        if (event["type"] == "delta" and last is not None and last["type"] == "delta"
+                and last["chat"] == event["chat"]):
+            last["text"] += event["text"]
+        else:
+            self._pending.append(event)
+        if not self._scheduled:
+            self._scheduled = True
+            wait = self._last_flush + self.interval - time.monotonic()
+            if wait <= 0:
+                self.loop.call_soon(self.flush)
+            else:
+                self.loop.call_later(wait, self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if not self._pending:
+            return
+        batch, self._pending = [_without_none(e) for e in self._pending], []
+        self._last_flush = time.monotonic()
+        try:
+            self.sink(batch)
+        except Exception:
+            log.exception("pushing events to the editor failed")
+
+
+def _without_none(value):
+    """Drop None from dicts: msgpack nil arrives in Lua as vim.NIL, which is truthy."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value

@@ -1,0 +1,86 @@
+"""Thin pynvim remote plugin: decodes calls, hands them to hybrid_core, pushes events back.
+
+No logic lives here. The Lua side starts this host itself (see lua/hybrid/host.lua), so
+no :UpdateRemotePlugins is needed; it also loads under the standard python3 host.
+"""
+
+import functools
+import logging
+import os
+import sys
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+_CORE = os.path.join(_ROOT, "python")
+if _CORE not in sys.path:
+    sys.path.insert(0, _CORE)
+
+import pynvim  # noqa: E402
+
+from hybrid_core import Engine  # noqa: E402
+
+log = logging.getLogger("hybrid")
+
+
+def _safe(fn):
+    """A failure here becomes one notice in the editor, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(self, *args):
+        try:
+            return fn(self, *args)
+        except Exception as e:
+            log.exception("call %s failed", fn.__name__)
+            self._sink([{"type": "notify", "level": "error", "message": f"internal error: {type(e).__name__}: {e}"}])
+
+    return wrapper
+
+
+@pynvim.plugin
+class HybridPlugin:
+    def __init__(self, nvim):
+        self.nvim = nvim
+        self.engine = None
+
+    def _sink(self, batch):
+        # Called from the engine's thread: hop onto pynvim's loop, then one notification.
+        self.nvim.async_call(self._push, batch)
+
+    def _push(self, batch):
+        self.nvim.exec_lua("require('hybrid.bridge').dispatch(...)", batch, async_=True)
+
+    @pynvim.rpc_export("hybrid_start")
+    @_safe
+    def start(self, opts):
+        if self.engine is None:
+            self.engine = Engine(self._sink, config_path=opts.get("config"), data_dir=opts.get("data_dir"))
+            self.engine.start()
+
+    @pynvim.rpc_export("hybrid_chat")
+    @_safe
+    def chat(self, chat_id, text):
+        self.engine.chat_send(chat_id, text)
+
+    @pynvim.rpc_export("hybrid_cancel")
+    @_safe
+    def cancel(self, chat_id=None):
+        self.engine.cancel(chat_id)
+
+    @pynvim.rpc_export("hybrid_backend")
+    @_safe
+    def backend(self, name):
+        self.engine.set_backend(name)
+
+    @pynvim.rpc_export("hybrid_model")
+    @_safe
+    def model(self, name):
+        self.engine.set_model(name)
+
+    @pynvim.rpc_export("hybrid_models")
+    @_safe
+    def models(self, reply_id, backend=None):
+        self.engine.list_models(reply_id, backend)
+
+    @pynvim.shutdown_hook
+    def shutdown(self):
+        if self.engine is not None:
+            self.engine.shutdown()

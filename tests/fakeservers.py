@@ -1,0 +1,294 @@
+"""Loopback HTTP servers that speak Ollama's /api/chat (NDJSON) and the OpenAI SSE
+format byte for byte, with their error bodies, and record every request they get.
+
+A test scripts a server through attributes (reply, chunk_size, delay, mode, ...) and
+asserts on `requests` (what the server received) and `disconnects` (when a client hung up).
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_STREAM_SECONDS = 30  # every scripted stream stops by itself
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class FakeServer:
+    protocol = ""
+
+    def __init__(self):
+        self.reply = "Hello from the fake server."
+        self.chunk_size = 4
+        self.delay = 0.0
+        self.mode = "normal"  # normal | cut | inband_error | status | hang | html
+        self.status = 500
+        self.status_body = b""
+        self.headers: dict[str, str] = {}
+        self.api_key: str | None = None
+        self.models = ["fake-model", "other-model"]
+        self.usage = (11, 7)
+        self.requests: list[dict] = []
+        self.disconnects: list[float] = []
+        self.stream_started = threading.Event()
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def chat_requests(self) -> list[dict]:
+        return [r for r in self.requests if r["method"] == "POST"]
+
+    def pieces(self) -> list[str]:
+        n = max(1, self.chunk_size)
+        return [self.reply[i:i + n] for i in range(0, len(self.reply), n)]
+
+    # -- HTTP plumbing ------------------------------------------------------------------
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server._record(self, None)
+                server.handle_get(self)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = None
+                server._record(self, body)
+                server.handle_post(self, body)
+
+        return Handler
+
+    def _record(self, handler, body):
+        self.requests.append({
+            "method": handler.command, "path": handler.path,
+            "headers": {k.lower(): v for k, v in handler.headers.items()}, "json": body,
+        })
+
+    def send_json(self, h, status: int, obj, extra: dict | None = None):
+        data = json.dumps(obj).encode()
+        self.send_raw(h, status, data, "application/json; charset=utf-8", extra)
+
+    def send_raw(self, h, status: int, data: bytes, ctype: str, extra: dict | None = None):
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(data)))
+        for k, v in (extra or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(data)
+
+    def begin_stream(self, h, ctype: str):
+        h.send_response(200)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Transfer-Encoding", "chunked")
+        h.send_header("Cache-Control", "no-cache")
+        h.end_headers()
+        self.stream_started.set()
+
+    def chunk(self, h, data: bytes) -> bool:
+        """One HTTP chunk; False when the client has gone."""
+        try:
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            h.wfile.flush()
+            return True
+        except (BrokenPipeError, ConnectionResetError):
+            self.disconnects.append(time.monotonic())
+            return False
+
+    def end_chunks(self, h):
+        try:
+            h.wfile.write(b"0\r\n\r\n")
+            h.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def cut(self, h):
+        """Drop the connection mid-stream, without the last chunk."""
+        h.close_connection = True
+        try:
+            h.wfile.flush()
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def wait_for_hangup(self, h) -> None:
+        """Hold the stream open until the client closes it (bounded), noting when."""
+        sock = h.connection
+        deadline = time.monotonic() + MAX_STREAM_SECONDS
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([sock], [], [], 0.01)
+            if readable:
+                try:
+                    peek = sock.recv(1, socket.MSG_PEEK)
+                except OSError:
+                    peek = b""
+                if not peek:
+                    self.disconnects.append(time.monotonic())
+                    h.close_connection = True
+                    return
+
+    def check_key(self, h) -> bool:
+        if self.api_key is None:
+            return True
+        if h.headers.get("Authorization") == f"Bearer {self.api_key}":
+            return True
+        self.send_json(h, 401, {"error": {
+            "message": "Incorrect API key provided.", "type": "invalid_request_error",
+            "param": None, "code": "invalid_api_key"}})
+        return False
+
+    def scripted_status(self, h) -> bool:
+        if self.mode != "status":
+            return False
+        self.send_raw(h, self.status, self.status_body, "application/json", self.headers)
+        return True
+
+
+class OllamaServer(FakeServer):
+    protocol = "ollama"
+
+    def handle_get(self, h):
+        if h.path == "/api/tags":
+            self.send_json(h, 200, {"models": [
+                {"name": m, "model": m, "modified_at": "2025-01-01T00:00:00Z", "size": 4683087332,
+                 "digest": "sha256:0", "details": {"format": "gguf", "family": "qwen2",
+                                                   "parameter_size": "7.6B", "quantization_level": "Q4_K_M"}}
+                for m in self.models]})
+        else:
+            self.send_raw(h, 404, b"404 page not found", "text/plain")
+
+    def handle_post(self, h, body):
+        if h.path != "/api/chat":
+            return self.send_raw(h, 404, b"404 page not found", "text/plain")
+        if self.scripted_status(h):
+            return
+        model = (body or {}).get("model")
+        if model not in self.models:
+            return self.send_json(h, 404, {"error": f"model \"{model}\" not found, try pulling it first"})
+        self.begin_stream(h, "application/x-ndjson")
+        created = "2025-01-01T00:00:00.000000Z"
+        for piece in self.pieces():
+            line = {"model": model, "created_at": created, "message": {"role": "assistant", "content": piece}, "done": False}
+            if not self.chunk(h, json.dumps(line).encode() + b"\n"):
+                return
+            if self.delay:
+                time.sleep(self.delay)
+        if self.mode == "hang":
+            return self.wait_for_hangup(h)
+        if self.mode == "cut":
+            return self.cut(h)
+        if self.mode == "inband_error":
+            self.chunk(h, json.dumps({"error": "an error was encountered while running the model"}).encode() + b"\n")
+            return self.end_chunks(h)
+        final = {"model": model, "created_at": created, "message": {"role": "assistant", "content": ""},
+                 "done": True, "done_reason": "stop", "total_duration": 4883583458, "load_duration": 1334875,
+                 "prompt_eval_count": self.usage[0], "prompt_eval_duration": 342546000,
+                 "eval_count": self.usage[1], "eval_duration": 4535599000}
+        self.chunk(h, json.dumps(final).encode() + b"\n")
+        self.end_chunks(h)
+
+
+class OpenAIServer(FakeServer):
+    protocol = "openai"
+    prefix = "/v1"
+
+    def __init__(self):
+        super().__init__()
+        self.comments = True  # OpenRouter-style keep-alive comments
+        self.cached_tokens = 0
+
+    def handle_get(self, h):
+        if h.path != f"{self.prefix}/models":
+            return self.send_json(h, 404, {"error": {"message": "Not found", "type": "invalid_request_error"}})
+        if not self.check_key(h):
+            return
+        self.send_json(h, 200, {"object": "list", "data": [
+            {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"} for m in self.models]})
+
+    def event(self, obj) -> bytes:
+        return b"data: " + json.dumps(obj).encode() + b"\n\n"
+
+    def handle_post(self, h, body):
+        if h.path != f"{self.prefix}/chat/completions":
+            return self.send_json(h, 404, {"error": {"message": "Not found", "type": "invalid_request_error"}})
+        if not self.check_key(h):
+            return
+        if self.scripted_status(h):
+            return
+        if self.mode == "html":
+            return self.send_raw(h, 200, b"<!DOCTYPE html><html><body>Login</body></html>", "text/html")
+        model = (body or {}).get("model")
+        if model not in self.models:
+            return self.send_json(h, 404, {"error": {
+                "message": f"The model `{model}` does not exist or you do not have access to it.",
+                "type": "invalid_request_error", "param": None, "code": "model_not_found"}})
+        self.begin_stream(h, "text/event-stream")
+        base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+                "system_fingerprint": None}
+        if self.comments and not self.chunk(h, b": OPENROUTER PROCESSING\n\n"):
+            return
+        first = {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                      "logprobs": None, "finish_reason": None}]}
+        if not self.chunk(h, self.event(first)):
+            return
+        for piece in self.pieces():
+            ev = {**base, "choices": [{"index": 0, "delta": {"content": piece}, "logprobs": None, "finish_reason": None}]}
+            if not self.chunk(h, self.event(ev)):
+                return
+            if self.delay:
+                time.sleep(self.delay)
+        if self.mode == "hang":
+            return self.wait_for_hangup(h)
+        if self.mode == "cut":
+            return self.cut(h)
+        if self.mode == "inband_error":
+            err = {**base, "error": {"code": 502, "message": "Upstream provider error"},
+                   "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}
+            self.chunk(h, self.event(err))
+            return self.end_chunks(h)
+        stop = {**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]}
+        self.chunk(h, self.event(stop))
+        if (body or {}).get("stream_options", {}).get("include_usage"):
+            usage = {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1],
+                     "total_tokens": sum(self.usage),
+                     "prompt_tokens_details": {"cached_tokens": self.cached_tokens}}
+            self.chunk(h, self.event({**base, "choices": [], "usage": usage}))
+        self.chunk(h, b"data: [DONE]\n\n")
+        self.end_chunks(h)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

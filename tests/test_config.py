@@ -1,0 +1,167 @@
+"""setup.yaml and keys.yaml: the seed format loads, every mistake gets one clear line."""
+
+import os
+import textwrap
+
+import pytest
+
+from hybrid_core.config import load_config, parse_config
+from hybrid_core.errors import ConfigError, MissingKeyError
+from hybrid_core.keys import KeyResolver
+
+SEED = textwrap.dedent("""\
+    defaults:
+      backend: ollama          # Default to local
+    backend:
+      ollama:
+        type: ollama
+        base_url: http://localhost:11434
+        default_model: qwen2.5-coder:7b
+        agent_models:
+          router: llama3.1:8b
+          query: qwen2.5-coder:7b
+          editor: qwen2.5-coder:7b
+          research: llama3.1:8b
+      groq:
+        type: openai
+        base_url: https://api.groq.com/openai/v1
+        default_model: gpt-oss-120b-128k
+        agent_models:
+          router: llama-3.1-8b-instant
+          query: gpt-oss-120b-128k
+          editor: deepseek-r1-distill-qwen-32b
+          research: gpt-oss-120b-128k
+    profiles:
+      fast: {backend: groq}
+    models:
+      some: thing
+    """)
+
+
+def write(tmp_path, text, name="setup.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def error_of(text, tmp_path) -> str:
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, text))
+    msg = str(e.value)
+    assert "\n" not in msg and "Traceback" not in msg
+    return msg
+
+
+def test_seed_format_loads_unchanged_and_keeps_unknown_keys(tmp_path):
+    cfg = load_config(write(tmp_path, SEED))
+    assert cfg.default_backend == "ollama"
+    assert list(cfg.backends) == ["ollama", "groq"]
+    ollama, groq = cfg.backends["ollama"], cfg.backends["groq"]
+    assert ollama.local and not groq.local
+    assert groq.base_url == "https://api.groq.com/openai/v1"
+    assert groq.model_for("editor") == "deepseek-r1-distill-qwen-32b"
+    assert groq.api_key_env == "GROQ_API_KEY"
+    assert cfg.raw["profiles"] == {"fast": {"backend": "groq"}}
+    assert cfg.raw["models"] == {"some": "thing"}
+
+
+def test_role_without_model_uses_default_and_loopback_openai_is_local(tmp_path):
+    cfg = parse_config(textwrap.dedent("""\
+        backend:
+          lms: {type: openai, base_url: "http://127.0.0.1:1234/v1", default_model: m}
+          cloud: {type: openai, base_url: "https://openrouter.ai/api/v1", default_model: c, local: true}
+        """), str(tmp_path / "setup.yaml"))
+    assert cfg.backends["lms"].local
+    assert cfg.backends["lms"].model_for("research") == "m"
+    assert cfg.backends["cloud"].local  # explicit setting wins
+    assert cfg.default_backend == "lms"  # first backend when defaults.backend is absent
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("backend:\n  groq: {type: 42, base_url: 'http://x', default_model: m}\n",
+     "setup.yaml: backend.groq.type: must be 'ollama' or 'openai', got 42"),
+    ("backend:\n  groq: {type: openai, default_model: m}\n",
+     "setup.yaml: backend.groq.base_url: missing"),
+    ("backend:\n  groq: {type: openai, base_url: 42, default_model: m}\n",
+     "setup.yaml: backend.groq.base_url: expected a URL, got 42"),
+    ("backend:\n  groq: {type: openai, base_url: 'ftp://x', default_model: m}\n",
+     "setup.yaml: backend.groq.base_url: expected an http:// or https:// URL, got 'ftp://x'"),
+    ("defaults: {backend: nope}\nbackend:\n  ollama: {type: ollama, base_url: 'http://localhost:11434', default_model: m}\n",
+     "setup.yaml: defaults.backend: 'nope' is not a backend here; use one of: ollama (or auto)"),
+    ("backend:\n  ollama: {type: ollama, base_url: 'http://localhost:11434'}\n",
+     "setup.yaml: backend.ollama.default_model: missing"),
+    ("backend:\n  o: {type: ollama, base_url: 'http://h', default_model: m, read_timeout: -1}\n",
+     "setup.yaml: backend.o.read_timeout: expected a positive number of seconds, got -1"),
+    ("backend:\n  o: {type: ollama, base_url: 'http://h', default_model: m, local: maybe}\n",
+     "setup.yaml: backend.o.local: expected true or false, got 'maybe'"),
+    ("backend: [1, 2]\n", "setup.yaml: backend: expected a mapping"),
+    ("- just\n- a list\n", "setup.yaml: expected a mapping at the top"),
+    ("defaults: {backend: x}\n", "setup.yaml: backend: no backends defined"),
+    ("backend:\n  ollama: {type: ollama\n", "setup.yaml: line 3, column 1: invalid YAML"),
+])
+def test_every_bad_value_names_file_and_key(tmp_path, text, expected):
+    assert expected in error_of(text, tmp_path)
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(ConfigError, match="setup.yaml: file not found"):
+        load_config(str(tmp_path / "setup.yaml"))
+    (tmp_path / "dir.yaml").mkdir()
+    with pytest.raises(ConfigError, match="dir.yaml: cannot read"):
+        load_config(str(tmp_path / "dir.yaml"))
+    bad = tmp_path / "binary.yaml"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="binary.yaml"):
+        load_config(str(bad))
+
+
+def groq_backend(tmp_path, extra=""):
+    cfg = parse_config(f"backend:\n  groq: {{type: openai, base_url: 'https://api.groq.com/openai/v1', default_model: m{extra}}}\n",
+                       str(tmp_path / "setup.yaml"))
+    return cfg.backends["groq"]
+
+
+def test_keys_file_then_env_then_cmd(tmp_path, monkeypatch):
+    resolver = KeyResolver(str(tmp_path / "keys.yaml"))
+    backend = groq_backend(tmp_path, ", api_key_cmd: 'echo from-cmd'")
+    monkeypatch.delenv("GROQ_API_KEY", raising=False)
+    assert resolver.resolve(backend) == ("from-cmd", "backend.groq.api_key_cmd")
+    monkeypatch.setenv("GROQ_API_KEY", "from-env")
+    assert resolver.resolve(backend) == ("from-env", "GROQ_API_KEY")
+    write(tmp_path, "groq: from-file\n", "keys.yaml")
+    key, where = resolver.resolve(backend)
+    assert key == "from-file" and where.endswith("keys.yaml")
+
+
+def test_missing_key_names_the_env_var_never_a_value(tmp_path, monkeypatch):
+    monkeypatch.delenv("GROQ_API_KEY", raising=False)
+    monkeypatch.setenv("OTHER_API_KEY", "sk-secret-value")
+    with pytest.raises(MissingKeyError) as e:
+        KeyResolver(str(tmp_path / "keys.yaml")).require(groq_backend(tmp_path))
+    assert "GROQ_API_KEY" in str(e.value) and "keys.yaml" in str(e.value)
+    assert "sk-secret" not in str(e.value)
+
+
+def test_bad_keys_file_does_not_echo_the_value(tmp_path, monkeypatch):
+    write(tmp_path, "groq: 123456789\n", "keys.yaml")
+    with pytest.raises(ConfigError) as e:
+        KeyResolver(str(tmp_path / "keys.yaml")).resolve(groq_backend(tmp_path))
+    assert "keys.yaml: groq: expected the key as text" in str(e.value)
+    assert "123456789" not in str(e.value)
+
+
+def test_failing_key_cmd_is_reported_without_output(tmp_path, monkeypatch):
+    monkeypatch.delenv("GROQ_API_KEY", raising=False)
+    backend = groq_backend(tmp_path, ", api_key_cmd: 'echo sk-leak; exit 3'")
+    with pytest.raises(MissingKeyError) as e:
+        KeyResolver(str(tmp_path / "keys.yaml")).require(backend)
+    assert "api_key_cmd exited with status 3" in str(e.value)
+    assert "sk-leak" not in str(e.value)
+
+
+def test_env_hybrid_config_is_the_default_path(monkeypatch, tmp_path):
+    from hybrid_core.config import default_config_path
+    monkeypatch.setenv("HYBRID_CONFIG", str(tmp_path / "x.yaml"))
+    assert default_config_path() == str(tmp_path / "x.yaml")
+    monkeypatch.delenv("HYBRID_CONFIG")
+    assert default_config_path() == os.path.expanduser("~/.config/hybrid/setup.yaml")
