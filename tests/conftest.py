@@ -22,3 +22,22 @@ def openai():
     server = OpenAIServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def editor(tmp_path):
+    """editor(config_text, env=None) starts a real Neovim with the plugin and that setup.yaml."""
+    from nvim_harness import Editor
+
+    started = []
+
+    def start(config_text: str, env: dict | None = None) -> Editor:
+        path = tmp_path / "setup.yaml"
+        path.write_text(config_text)
+        ed = Editor(tmp_path, str(path), env)
+        started.append(ed)
+        return ed
+
+    yield start
+    for ed in started:
+        ed.close()

@@ -97,6 +97,8 @@ end
 
 --- Show the chat and put the cursor in it (creating the buffer on first use).
 function M.open()
+  -- Opening the chat is first use: start the host so config errors and state show now.
+  require('hybrid.host').ensure()
   if not buf_valid() then create_buf() end
   local win = chat_win()
   if win then
@@ -240,17 +242,17 @@ local endings = {
 
 local function finish(status, message)
   local row, col = mark_pos(chat.answer_mark)
-  local tail = {}
   local marker = endings[status]
+  if not marker and message then
+    marker = function(msg) return '_[' .. msg .. ']_' end
+  end
+  local tail = { '' } -- the first item continues the answer's last line
   if marker then
     local line = api.nvim_buf_get_lines(chat.buf, row, row + 1, false)[1] or ''
     if col > 0 or line ~= '' then table.insert(tail, '') end
-    table.insert(tail, '')
     table.insert(tail, marker(message))
-  elseif status == 'complete' and message then
-    vim.list_extend(tail, { '', '', '_[' .. message .. ']_' })
   end
-  vim.list_extend(tail, { '', '', PROMPT_HEADER, '' })
+  vim.list_extend(tail, { '', PROMPT_HEADER, '' })
   insert_at_answer(table.concat(tail, '\n'))
   api.nvim_buf_del_extmark(chat.buf, ns, chat.header_mark)
   api.nvim_buf_del_extmark(chat.buf, ns, chat.answer_mark)

@@ -1,0 +1,204 @@
+"""The chat in a real embedded Neovim against loopback servers speaking both protocols."""
+
+import time
+
+import pytest
+from fakeservers import free_port
+
+pytestmark = pytest.mark.nvim
+
+
+def both(ollama, openai, default="ollama"):
+    return (f"defaults: {{backend: {default}}}\n"
+            "backend:\n"
+            f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
+            f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
+
+
+def test_host_starts_on_first_use_and_ollama_answers(editor, ollama):
+    ollama.reply = "Use `git rebase -i`.\nThen squash."
+    ed = editor(both(ollama, ollama))
+    assert ed.lua("return require('hybrid.host').running()") is False
+    ed.cmd("HybridChat how do I squash commits?")
+    lines = ed.wait_answer()
+    assert lines == ["## You", "how do I squash commits?", "", "## ollama · fake-model (local)",
+                     "Use `git rebase -i`.", "Then squash.", "", "## You", ""]
+    assert ed.lua("return vim.bo[require('hybrid.chat').buf()].filetype") == "markdown"
+    sent = ollama.chat_requests()[0]["json"]
+    assert sent["model"] == "fake-model" and sent["messages"][-1] == {"role": "user", "content": "how do I squash commits?"}
+    st = ed.status()
+    assert st["backend"] == "ollama" and st["model"] == "fake-model" and st["mode"] == "fixed"
+    assert st["busy"] is False and st["pending_edit"] is False
+    assert st["last"]["tokens_in"] == 11 and st["last"]["tokens_out"] == 7 and st["last"]["ttft_ms"] >= 0
+
+
+def test_openai_backend_with_key_from_env(editor, ollama, openai):
+    openai.api_key = "sk-test-abc123"
+    openai.reply = "cloud answer"
+    ed = editor(both(ollama, openai, default="groq"), env={"GROQ_API_KEY": "sk-test-abc123"})
+    ed.cmd("HybridChat hi")
+    lines = ed.wait_answer()
+    assert "## groq · fake-model (cloud)" in lines and "cloud answer" in lines
+    sent = openai.chat_requests()[0]
+    assert sent["headers"]["authorization"] == "Bearer sk-test-abc123"
+    assert sent["json"]["stream_options"] == {"include_usage": True}
+    assert not any("sk-test" in m for m in ed.messages())
+
+
+def test_missing_cloud_key_names_the_env_var(editor, ollama, openai):
+    ed = editor(both(ollama, openai, default="groq"), env={"GROQ_API_KEY": ""})
+    ed.cmd("HybridChat hi")
+    lines = ed.wait_answer()
+    err = [line for line in lines if line.startswith("> **error:**")]
+    assert err and "GROQ_API_KEY" in err[0]
+    assert any("GROQ_API_KEY" in m for m in ed.messages("error"))
+    assert openai.chat_requests() == []
+
+
+def pick(ed, name):
+    """Make vim.ui.select choose `name`, as a user would in the picker."""
+    ed.lua("""
+        local name = ...
+        vim.ui.select = function(items, opts, on_choice)
+          _G.picker_labels = vim.tbl_map(opts.format_item, items)
+          for _, item in ipairs(items) do
+            if item.name == name then return on_choice(item) end
+          end
+          on_choice(nil)
+        end""", name)
+
+
+def test_ctrl_x_switches_backend_mid_conversation_with_history(editor, ollama, openai):
+    ollama.reply = "local answer"
+    openai.reply = "cloud answer"
+    ed = editor(both(ollama, openai), env={"GROQ_API_KEY": "k"})
+    ed.cmd("HybridChat first question")
+    ed.wait_answer()
+    pick(ed, "groq")
+    ed.nvim.input("<C-x>")
+    ed.wait(lambda: ed.status().get("backend") == "groq", what="backend switch")
+    labels = ed.lua("return _G.picker_labels")
+    assert any("ollama" in label and "local" in label for label in labels)
+    assert any("groq" in label and "cloud" in label for label in labels)
+    # Type the next prompt in the buffer and send it with <CR> in normal mode.
+    ed.nvim.input("Gisecond question<Esc>")
+    ed.nvim.input("<CR>")
+    lines = ed.wait_answer(2)
+    assert "## ollama · fake-model (local)" in lines and "## groq · fake-model (cloud)" in lines
+    msgs = openai.chat_requests()[0]["json"]["messages"]
+    assert [(m["role"], m["content"]) for m in msgs[1:]] == [
+        ("user", "first question"), ("assistant", "local answer"), ("user", "second question")]
+    # And back, from insert mode this time.
+    pick(ed, "ollama")
+    ed.nvim.input("i<C-x>")
+    ed.wait(lambda: ed.status().get("backend") == "ollama", what="switch back")
+
+
+def test_backend_and_model_commands(editor, ollama, openai):
+    ed = editor(both(ollama, openai), env={"GROQ_API_KEY": "k"})
+    ed.cmd("HybridBackend groq")
+    ed.wait(lambda: ed.status().get("backend") == "groq", what=":HybridBackend")
+    completions = ed.nvim.call("getcompletion", "HybridBackend ", "cmdline")
+    assert set(completions) >= {"ollama", "groq", "auto"}
+    pick(ed, "other-model")
+    ed.cmd("HybridModel")
+    ed.wait(lambda: ed.status().get("model") == "other-model", what="model picked from the server's list")
+    assert any(r["path"] == "/v1/models" for r in openai.requests)
+    ed.cmd("HybridChat hi")
+    ed.wait_answer()
+    assert openai.chat_requests()[0]["json"]["model"] == "other-model"
+    ed.cmd("HybridBackend nope")
+    ed.wait(lambda: ed.messages("error"), what="unknown backend message")
+    assert "no backend named 'nope'; configured: ollama, groq (or auto)" in ed.messages("error")[0]
+
+
+def test_cancel_keeps_partial_text_and_closes_the_stream(editor, ollama):
+    ollama.mode = "hang"
+    ollama.reply = "partial words"
+    ed = editor(both(ollama, ollama))
+    ed.cmd("HybridChat write a long essay")
+    ed.wait(lambda: "partial words" in ed.chat_lines(), what="the partial answer")
+    t0 = time.monotonic()
+    ed.cmd("HybridCancel")
+    lines = ed.wait_answer()
+    assert lines[-6:] == ["partial words", "", "_[cancelled]_", "", "## You", ""]
+    ed.wait(lambda: ollama.disconnects, timeout=2, what="the server to see the connection closed")
+    assert ollama.disconnects[0] - t0 < 0.5
+
+
+def test_ctrl_c_in_chat_cancels(editor, ollama):
+    ollama.mode = "hang"
+    ed = editor(both(ollama, ollama))
+    ed.cmd("HybridChat hi")
+    ed.wait(lambda: ollama.stream_started.is_set(), what="stream start")
+    ed.nvim.input("<C-c>")
+    lines = ed.wait_answer()
+    assert "_[cancelled]_" in lines
+
+
+def test_incomplete_stream_is_marked(editor, ollama):
+    ollama.mode = "cut"
+    ed = editor(both(ollama, ollama))
+    ed.cmd("HybridChat hi")
+    lines = ed.wait_answer()
+    assert ollama.reply in lines
+    assert any(line.startswith("_[incomplete:") for line in lines)
+    assert any("incomplete" in m for m in ed.messages("warn"))
+
+
+def test_nothing_listening_error_in_chat_and_notify(editor):
+    port = free_port()
+    ed = editor(f"backend:\n  ollama: {{type: ollama, base_url: 'http://127.0.0.1:{port}', default_model: m}}\n")
+    ed.cmd("HybridChat hi")
+    lines = ed.wait_answer()
+    expected = f"ollama: nothing answers at http://127.0.0.1:{port} — is 'ollama serve' running?"
+    assert f"> **error:** {expected}" in lines
+    assert "(hybrid) " + expected in ed.messages("error")
+
+
+def test_bad_config_gives_one_clear_message_and_no_traceback(editor, ollama):
+    ed = editor("backend:\n  groq: {type: 42, base_url: 'http://x', default_model: m}\n")
+    ed.cmd("HybridChat")
+    ed.wait(lambda: ed.messages("error"), what="config error")
+    errors = ed.messages("error")
+    assert len(errors) == 1
+    assert "setup.yaml: backend.groq.type: must be 'ollama' or 'openai', got 42" in errors[0]
+    assert errors[0].startswith("(hybrid) ")
+    assert "Traceback" not in ed.nvim.command_output("messages")
+
+
+def test_config_edit_applies_without_restart(editor, ollama, tmp_path):
+    ed = editor(both(ollama, ollama))
+    ed.cmd("HybridChat one")
+    ed.wait_answer()
+    (tmp_path / "setup.yaml").write_text(
+        f"backend:\n  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: other-model}}\n")
+    ed.wait(lambda: ed.status().get("model") == "other-model", what="config reload")
+    ed.lua("require('hybrid.chat').open()")
+    ed.nvim.input("Gitwo<Esc><CR>")
+    ed.wait_answer(2)
+    assert ollama.chat_requests()[-1]["json"]["model"] == "other-model"
+
+
+def test_range_sends_selected_lines_as_context(editor, ollama):
+    ed = editor(both(ollama, ollama))
+    ed.nvim.current.buffer[:] = ["def add(a, b):", "    return a - b", "print(add(1, 2))"]
+    ed.cmd("set filetype=python")
+    ed.cmd("1,2HybridChat why is this wrong?")
+    ed.wait_answer()
+    content = ollama.chat_requests()[0]["json"]["messages"][-1]["content"]
+    assert content.startswith("why is this wrong?")
+    assert "```python\ndef add(a, b):\n    return a - b\n```" in content
+    assert "print(add" not in content
+
+
+def test_toggle_and_q_close(editor, ollama):
+    ed = editor(both(ollama, ollama))
+    ed.cmd("HybridChat")
+    assert ed.lua("return vim.api.nvim_get_current_buf() == require('hybrid.chat').buf()")
+    wins = len(ed.nvim.windows)
+    ed.nvim.input("q")
+    ed.wait(lambda: len(ed.nvim.windows) == wins - 1, what="q to close")
+    ed.cmd("HybridChat")
+    ed.cmd("HybridChat")
+    assert len(ed.nvim.windows) == wins - 1
