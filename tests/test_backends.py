@@ -4,8 +4,8 @@ import asyncio
 import time
 
 import pytest
-from fakeservers import free_port
 
+from fakeservers import free_port
 from hybrid_core.backends import ChatRequest, Delta, Finish, Usage, make_backend
 from hybrid_core.config import BackendConfig
 from hybrid_core.errors import AuthError, ConnectError, ModelNotFoundError, RateLimitError, ServerError, StreamError

@@ -116,8 +116,8 @@ def test_missing_and_unreadable_files(tmp_path):
 
 
 def groq_backend(tmp_path, extra=""):
-    cfg = parse_config(f"backend:\n  groq: {{type: openai, base_url: 'https://api.groq.com/openai/v1', default_model: m{extra}}}\n",
-                       str(tmp_path / "setup.yaml"))
+    text = f"backend:\n  groq: {{type: openai, base_url: 'https://api.groq.com/openai/v1', default_model: m{extra}}}\n"
+    cfg = parse_config(text, str(tmp_path / "setup.yaml"))
     return cfg.backends["groq"]
 
 

@@ -109,7 +109,8 @@ def test_config_reloads_and_broken_edit_keeps_last_good(tmp_path, ollama):
         sink.wait(lambda s: s.of("state")[-1]["state"]["model"] == "other-model")
         path.write_text("backend:\n  local: {type: 42}\n")
         err = sink.wait(lambda s: [e for e in s.of("notify") if e["level"] == "error"])
-        assert "setup.yaml: backend.local.type: must be 'ollama' or 'openai', got 42 (keeping the last good config)" in err[0]["message"]
+        expected = "setup.yaml: backend.local.type: must be 'ollama' or 'openai', got 42 (keeping the last good config)"
+        assert expected in err[0]["message"]
         eng.chat_send("1", "hi")
         sink.wait(lambda s: s.of("turn_end"))
         assert ollama.chat_requests()[-1]["json"]["model"] == "other-model"

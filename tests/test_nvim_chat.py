@@ -3,6 +3,7 @@
 import time
 
 import pytest
+
 from fakeservers import free_port
 
 pytestmark = pytest.mark.nvim

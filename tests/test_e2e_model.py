@@ -1,0 +1,58 @@
+"""End to end: the real llama.cpp server with the SmolLM2 model answers in the chat."""
+
+import os
+import sys
+import time
+
+import httpx
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+
+from llama_server import MODEL_ALIAS, LlamaServer  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def model_server(tmp_path_factory):
+    server = LlamaServer(str(tmp_path_factory.mktemp("llama") / "server.log")).start()
+    yield server
+    server.stop()
+
+
+def raw_ttft_ms(base_url: str, text: str) -> float:
+    """A raw httpx streaming request's time to its first content chunk."""
+    body = {"model": MODEL_ALIAS, "messages": [{"role": "user", "content": text}], "stream": True, "max_tokens": 8}
+    started = time.monotonic()
+    with httpx.stream("POST", f"{base_url}/chat/completions", json=body, timeout=60) as resp:
+        for line in resp.iter_lines():
+            if '"content"' in line:
+                return (time.monotonic() - started) * 1000
+    raise AssertionError("no content from the model server")
+
+
+def test_local_model_answers_in_the_chat(editor, model_server):
+    ed = editor("defaults: {backend: local}\n"
+                f"backend:\n  local: {{type: openai, base_url: '{model_server.base_url}', default_model: {MODEL_ALIAS}}}\n")
+    # Note when the first answer text lands in the buffer, from inside the editor.
+    ed.lua("""
+        local chat = require('hybrid.chat')
+        local on_delta = chat.on_delta
+        chat.on_delta = function(ev)
+          _G.first_text_at = _G.first_text_at or vim.uv.hrtime()
+          return on_delta(ev)
+        end""")
+    ed.lua("_G.sent_at = vim.uv.hrtime(); vim.cmd('HybridChat What is the capital of France? Answer in one sentence.')")
+    lines = ed.wait_answer(timeout=180)
+    header = lines.index(f"## local · {MODEL_ALIAS} (local)")
+    answer = "\n".join(lines[header + 1: lines.index("## You", header)]).strip()
+    assert answer and not answer.startswith("> **error")
+    assert ed.status()["last"]["backend"] == "local"
+    cold = ed.lua("return (_G.first_text_at - _G.sent_at) / 1e6")
+    # A warm turn: the host is running and the connection is open.
+    ed.lua("_G.first_text_at = nil; _G.sent_at = vim.uv.hrtime(); vim.cmd('HybridChat And of Germany?')")
+    ed.wait_answer(2, timeout=180)
+    warm = ed.lua("return (_G.first_text_at - _G.sent_at) / 1e6")
+    raw = sorted(raw_ttft_ms(model_server.base_url, "What is the capital of France?") for _ in range(3))[1]
+    print(f"\nTTFT: plugin cold {cold:.0f} ms (host start included), warm {warm:.0f} ms; raw httpx {raw:.0f} ms")
