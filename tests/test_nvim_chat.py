@@ -203,3 +203,15 @@ def test_toggle_and_q_close(editor, ollama):
     ed.cmd("HybridChat")
     ed.cmd("HybridChat")
     assert len(ed.nvim.windows) == wins - 1
+
+
+def test_checkhealth_reports_backends_and_never_the_key(editor, ollama, openai):
+    openai.api_key = "sk-health-secret"
+    ed = editor(both(ollama, openai), env={"GROQ_API_KEY": "sk-health-secret"})
+    ed.cmd("checkhealth hybrid")
+    text = "\n".join(ed.nvim.current.buffer[:])
+    assert "Python 3" in text and "pynvim" in text
+    assert "- ✅ OK valid" in text
+    assert f"ollama (local, ollama) at {ollama.url} answers" in text
+    assert "groq: API key found in GROQ_API_KEY" in text
+    assert "sk-health-secret" not in text

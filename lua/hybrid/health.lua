@@ -1,0 +1,79 @@
+-- :checkhealth hybrid
+local options = require('hybrid.options')
+
+local M = {}
+
+local function run(cmd, env)
+  local ok, proc = pcall(vim.system, cmd, { text = true, env = env })
+  if not ok then return nil, tostring(proc) end
+  local res = proc:wait(20000)
+  if res.code ~= 0 then return nil, vim.trim((res.stderr or '') .. (res.stdout or '')) end
+  return res.stdout
+end
+
+local function check_python(h, python)
+  if vim.fn.executable(python) ~= 1 then
+    h.error(('no Python interpreter at %s'):format(python), { "run 'make install' in " .. options.root, 'or set setup{ python = ... }' })
+    return false
+  end
+  local out, err = run({ python, '-c', 'import sys, pynvim, httpx, yaml, msgpack; print(sys.version.split()[0])' })
+  if not out then
+    h.error(('%s lacks a package: %s'):format(python, (err or ''):match('[^\n]*$')), { "run 'make install' in " .. options.root })
+    return false
+  end
+  h.ok(('Python %s at %s with pynvim, httpx, pyyaml, msgpack'):format(vim.trim(out), python))
+  return true
+end
+
+local function report_backend(h, b)
+  local where = ('%s (%s, %s) at %s'):format(b.name, b.kind, b.type, b.url)
+  if b.reachable then
+    if b.model_listed == false then
+      local hint = b.type == 'ollama' and ("run 'ollama pull " .. b.model .. "'") or 'pick one with :HybridModel'
+      h.warn(('%s answers, but does not list the model %s'):format(where, b.model), { hint })
+    else
+      h.ok(where .. ' answers')
+    end
+  else
+    h.warn(b.error or (where .. ' does not answer'))
+  end
+  if b.key then
+    h.ok(b.name .. ': API key ' .. b.key)
+  elseif b.key_error then
+    h.error(b.key_error)
+  elseif b.kind == 'cloud' then
+    h.error(b.name .. ': no API key', { 'set ' .. b.key_hint .. ', or add it to keys.yaml beside setup.yaml' })
+  end
+end
+
+function M.check()
+  local h = vim.health
+  h.start('hybrid.nvim')
+  if vim.fn.has('nvim-0.10') == 1 then
+    h.ok('Neovim ' .. tostring(vim.version()))
+  else
+    h.error('Neovim 0.10 or newer is needed')
+  end
+  local python = options.python()
+  if not check_python(h, python) then return end
+  h.info(require('hybrid.host').running() and 'the Python host is running' or 'the Python host starts on first use')
+  local out, err = run({ python, '-m', 'hybrid_core.health', options.config_path() }, { PYTHONPATH = options.root .. '/python' })
+  if not out then return h.error('the config check failed: ' .. (err or '')) end
+  local report = vim.json.decode(out, { luanil = { object = true, array = true } })
+  h.start('hybrid.nvim: config ' .. report.config)
+  if report.config_error then
+    return h.error(report.config_error)
+  end
+  h.ok('valid')
+  if report.keys_file_open then h.warn('keys.yaml can be read by other users', { 'chmod 600 keys.yaml' }) end
+  h.start('hybrid.nvim: backends')
+  for _, b in ipairs(report.backends) do report_backend(h, b) end
+  local data = options.data_dir()
+  if vim.fn.isdirectory(data) == 1 and vim.fn.filewritable(data) ~= 2 then
+    h.error('data_dir is not writable: ' .. data)
+  else
+    h.ok('data_dir: ' .. data)
+  end
+end
+
+return M
