@@ -215,3 +215,40 @@ def test_checkhealth_reports_backends_and_never_the_key(editor, ollama, openai):
     assert f"ollama (local, ollama) at {ollama.url} answers" in text
     assert "groq: API key found in GROQ_API_KEY" in text
     assert "sk-health-secret" not in text
+
+
+@pytest.mark.parametrize("layout, check", [
+    ("float", "return vim.api.nvim_win_get_config(0).relative == 'editor'"),
+    ("vsplit", "return vim.fn.winwidth(0) < vim.o.columns and vim.fn.winheight(0) > vim.o.lines - 5"),
+    ("tab", "return #vim.api.nvim_list_tabpages() == 2"),
+    ("split", "return vim.fn.winwidth(0) == vim.o.columns and vim.fn.winheight(0) < vim.o.lines - 5"),
+])
+def test_chat_layouts(editor, ollama, layout, check):
+    ed = editor(both(ollama, ollama))
+    ed.lua("require('hybrid').setup({ chat = { layout = ... } })", layout)
+    ed.cmd("HybridChat hi")
+    ed.wait_answer()
+    assert ed.lua("return vim.api.nvim_get_current_buf() == require('hybrid.chat').buf()")
+    assert ed.lua(check) is True
+
+
+def test_bad_setup_option_is_reported_and_defaults_kept(editor, ollama):
+    ed = editor(both(ollama, ollama))
+    ed.lua("require('hybrid').setup({ chat = { layout = 'sideways' } })")
+    assert ed.messages("error") == ["(hybrid) setup(): chat.layout must be split, vsplit, float or tab, got \"sideways\""]
+    ed.cmd("HybridChat hi")
+    ed.wait_answer()
+
+
+def test_wiping_the_chat_while_streaming_cancels_and_recovers(editor, ollama):
+    ollama.mode = "hang"
+    ed = editor(both(ollama, ollama))
+    ed.cmd("HybridChat hi")
+    ed.wait(lambda: ollama.stream_started.is_set(), what="stream start")
+    ed.cmd("bwipeout! hybrid://chat")
+    ed.wait(lambda: ollama.disconnects, what="the stream to be closed")
+    ollama.mode = "normal"
+    ed.wait(lambda: not ed.status()["busy"], what="not busy")
+    ed.cmd("HybridChat again")
+    assert ollama.reply in ed.wait_answer()
+    assert not ed.messages("error")

@@ -9,8 +9,10 @@ local M = {}
 local ns = api.nvim_create_namespace('hybrid_chat')
 local PROMPT_HEADER = '## You'
 
+local chats_created = 0
+
 local chat = {
-  id = '1',
+  id = nil, -- a new id per chat buffer: a wiped buffer's conversation is gone with it
   buf = nil,
   streaming = false,
   header_mark = nil, -- the answer's header line, filled in when the host says who answers
@@ -59,6 +61,8 @@ local function set_keymaps(buf)
 end
 
 local function create_buf()
+  chats_created = chats_created + 1
+  chat.id = tostring(chats_created)
   local buf = api.nvim_create_buf(false, true)
   pcall(api.nvim_buf_set_name, buf, 'hybrid://chat')
   vim.bo[buf].bufhidden = 'hide'
@@ -67,6 +71,18 @@ local function create_buf()
   vim.bo[buf].filetype = 'markdown'
   set_keymaps(buf)
   chat.buf = buf
+  api.nvim_create_autocmd('BufWipeout', {
+    buffer = buf,
+    once = true,
+    callback = function()
+      -- The buffer is gone: stop its answer so nothing waits for a place to write.
+      if chat.streaming then
+        M.cancel()
+        state.inflight = math.max(0, state.inflight - 1)
+      end
+      chat.buf, chat.streaming, chat.header_mark, chat.answer_mark = nil, false, nil, nil
+    end,
+  })
 end
 
 local function open_window()
