@@ -45,6 +45,7 @@ class Engine:
         self.clients: dict[str, tuple[str | None, Backend]] = {}
         self.last: dict | None = None
         self._stamp: tuple | None = None
+        self._watcher: asyncio.Task | None = None
         self._shown_config_error: str | None = None
         self._thread = threading.Thread(target=self._run_loop, name="hybrid-loop", daemon=True)
 
@@ -115,7 +116,7 @@ class Engine:
             self.config = builtin_config(self.config_path)
             self._apply_defaults()
         self._push_state()
-        self.loop.create_task(self._watch_config())
+        self._watcher = self.loop.create_task(self._watch_config())
 
     async def _watch_config(self) -> None:
         while True:
@@ -316,8 +317,12 @@ class Engine:
         }})
 
     async def _shutdown(self) -> None:
-        for task in list(self.tasks.values()):
+        if self._watcher:
+            self._watcher.cancel()
+        tasks = list(self.tasks.values())
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for _, backend in self.clients.values():
             try:
                 await backend.aclose()

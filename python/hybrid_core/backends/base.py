@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import time
@@ -20,7 +21,9 @@ from ..errors import (
     RateLimitError,
     ReadTimeoutError,
     ServerError,
+    StreamError,
 )
+from ..streams import StreamFormatError
 
 MAX_ERROR_BODY = 64 * 1024
 
@@ -129,6 +132,28 @@ class Backend:
 
     async def list_models(self) -> list[dict]:
         raise NotImplementedError
+
+    @contextlib.asynccontextmanager
+    async def http_errors(self, url: str):
+        """Turn transport failures into the one-line errors users see."""
+        try:
+            yield
+        except StreamFormatError as e:
+            raise StreamError(self.name, f"unreadable stream from {safe_url(url)}: {e}") from None
+        except httpx.ReadTimeout:
+            raise self.read_timeout(url) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+            raise self.connect_error(e, url) from None
+
+    async def get_json(self, url: str):
+        async with self.http_errors(url):
+            resp = await self.client.get(url)
+        if resp.status_code >= 400:
+            raise self.status_error(resp, resp.content, "")
+        try:
+            return resp.json()
+        except ValueError:
+            raise StreamError(self.name, f"{safe_url(url)} did not answer with JSON: {error_text(resp.content)}") from None
 
     # -- errors a user can act on -------------------------------------------------
 

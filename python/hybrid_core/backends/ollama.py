@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 
 from ..errors import ModelNotFoundError, StreamError
-from ..streams import NDJSONDecoder, StreamFormatError
-from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, error_text
+from ..streams import NDJSONDecoder
+from .base import Backend, ChatRequest, Delta, Event, Finish, Usage
 
 
 class OllamaBackend(Backend):
@@ -25,29 +25,22 @@ class OllamaBackend(Backend):
     async def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
         url = f"{self.cfg.base_url}/api/chat"
         body = {"model": req.model, "messages": req.messages, "stream": True, **req.options}
-        try:
-            async with self.client.stream("POST", url, json=body) as resp:
-                if resp.status_code >= 400:
-                    raise self.status_error(resp, await resp.aread(), req.model)
-                decoder = NDJSONDecoder()
-                try:
-                    async for chunk in resp.aiter_bytes():
-                        for obj in decoder.feed(chunk):
-                            for event in self._events(obj):
-                                yield event
-                                if isinstance(event, Finish):
-                                    return
-                except (httpx.ReadError, httpx.RemoteProtocolError):
-                    return  # cut mid-stream: the caller sees no Finish, i.e. incomplete
-                for obj in decoder.close():
-                    for event in self._events(obj):
-                        yield event
-        except StreamFormatError as e:
-            raise StreamError(self.name, f"unreadable stream from {url}: {e}") from None
-        except httpx.ReadTimeout:
-            raise self.read_timeout(url) from None
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
-            raise self.connect_error(e, url) from None
+        async with self.http_errors(url), self.client.stream("POST", url, json=body) as resp:
+            if resp.status_code >= 400:
+                raise self.status_error(resp, await resp.aread(), req.model)
+            decoder = NDJSONDecoder()
+            try:
+                async for chunk in resp.aiter_bytes():
+                    for obj in decoder.feed(chunk):
+                        for event in self._events(obj):
+                            yield event
+                            if isinstance(event, Finish):
+                                return
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                return  # cut mid-stream: the caller sees no Finish, i.e. incomplete
+            for obj in decoder.close():
+                for event in self._events(obj):
+                    yield event
 
     def _events(self, obj: dict):
         if obj.get("error"):
@@ -61,19 +54,8 @@ class OllamaBackend(Backend):
             yield Finish(obj.get("done_reason") or "stop")
 
     async def list_models(self) -> list[dict]:
-        url = f"{self.cfg.base_url}/api/tags"
-        try:
-            resp = await self.client.get(url)
-        except httpx.ReadTimeout:
-            raise self.read_timeout(url) from None
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
-            raise self.connect_error(e, url) from None
-        if resp.status_code >= 400:
-            raise self.status_error(resp, resp.content, "")
-        try:
-            models = resp.json().get("models") or []
-        except ValueError:
-            raise StreamError(self.name, f"{url} did not answer with JSON: {error_text(resp.content)}") from None
+        data = await self.get_json(f"{self.cfg.base_url}/api/tags")
+        models = (data.get("models") if isinstance(data, dict) else None) or []
         out = []
         for m in models:
             details = m.get("details") or {}

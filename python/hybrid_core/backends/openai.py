@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from ..errors import StreamError
-from ..streams import SSEDecoder, StreamFormatError
+from ..streams import SSEDecoder
 from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, error_text, message_of, safe_url
 
 
@@ -28,42 +28,36 @@ class OpenAIBackend(Backend):
             "stream_options": {"include_usage": True},
             **req.options,
         }
-        try:
-            async with self.client.stream("POST", url, json=body, headers={"Accept": "text/event-stream"}) as resp:
-                if resp.status_code >= 400:
-                    raise self.status_error(resp, await resp.aread(), req.model)
-                ctype = resp.headers.get("content-type", "")
-                if "html" in ctype:
-                    raise StreamError(self.name, f"{safe_url(url)} answered with an HTML page, not a stream — check base_url")
-                if "json" in ctype and "event-stream" not in ctype:
-                    # Some proxies answer errors as plain JSON with status 200.
-                    said = error_text(await resp.aread())
-                    raise StreamError(self.name, f"expected a stream, got JSON: {said}")
-                reason = None
-                decoder = SSEDecoder()
-                try:
-                    async for chunk in resp.aiter_bytes():
-                        for sse in decoder.feed(chunk):
-                            if not sse.data.strip():
-                                continue
-                            if sse.data.strip() == "[DONE]":
-                                yield Finish(reason or "stop")
-                                return
-                            for event in self._events(sse.event, sse.data):
-                                if isinstance(event, Finish):
-                                    reason = event.reason
-                                else:
-                                    yield event
-                except (httpx.ReadError, httpx.RemoteProtocolError):
-                    pass  # cut mid-stream: complete only if a finish_reason came
-                if reason is not None:
-                    yield Finish(reason)
-        except StreamFormatError as e:
-            raise StreamError(self.name, f"unreadable stream from {safe_url(url)}: {e}") from None
-        except httpx.ReadTimeout:
-            raise self.read_timeout(url) from None
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
-            raise self.connect_error(e, url) from None
+        headers = {"Accept": "text/event-stream"}
+        async with self.http_errors(url), self.client.stream("POST", url, json=body, headers=headers) as resp:
+            if resp.status_code >= 400:
+                raise self.status_error(resp, await resp.aread(), req.model)
+            ctype = resp.headers.get("content-type", "")
+            if "html" in ctype:
+                raise StreamError(self.name, f"{safe_url(url)} answered with an HTML page, not a stream — check base_url")
+            if "json" in ctype and "event-stream" not in ctype:
+                # Some proxies answer errors as plain JSON with status 200.
+                said = error_text(await resp.aread())
+                raise StreamError(self.name, f"expected a stream, got JSON: {said}")
+            reason = None
+            decoder = SSEDecoder()
+            try:
+                async for chunk in resp.aiter_bytes():
+                    for sse in decoder.feed(chunk):
+                        if not sse.data.strip():
+                            continue
+                        if sse.data.strip() == "[DONE]":
+                            yield Finish(reason or "stop")
+                            return
+                        for event in self._events(sse.event, sse.data):
+                            if isinstance(event, Finish):
+                                reason = event.reason
+                            else:
+                                yield event
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                pass  # cut mid-stream: complete only if a finish_reason came
+            if reason is not None:
+                yield Finish(reason)
 
     def _events(self, event_name: str, data: str):
         try:
@@ -96,18 +90,6 @@ class OpenAIBackend(Backend):
             )
 
     async def list_models(self) -> list[dict]:
-        url = f"{self.cfg.base_url}/models"
-        try:
-            resp = await self.client.get(url)
-        except httpx.ReadTimeout:
-            raise self.read_timeout(url) from None
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
-            raise self.connect_error(e, url) from None
-        if resp.status_code >= 400:
-            raise self.status_error(resp, resp.content, "")
-        try:
-            data = resp.json()
-        except ValueError:
-            raise StreamError(self.name, f"{safe_url(url)} did not answer with JSON: {error_text(resp.content)}") from None
+        data = await self.get_json(f"{self.cfg.base_url}/models")
         items = data.get("data") if isinstance(data, dict) else data
         return [{"name": m["id"]} for m in items or [] if isinstance(m, dict) and m.get("id")]
