@@ -22,3 +22,10 @@ command('HybridModel', function(args) hybrid().model_command(args) end,
 
 command('HybridCancel', function() hybrid().cancel_command() end,
   { desc = 'hybrid: stop every answer in flight' })
+
+command('HybridAsk', function(args) hybrid().ask_command(args) end,
+  { nargs = '*', range = true, bang = true, desc = 'hybrid: rewrite the selection (! applies without review)' })
+
+command('HybridAccept', function() hybrid().accept_command() end, { desc = 'hybrid: apply the pending edit' })
+
+command('HybridReject', function() hybrid().reject_command() end, { desc = 'hybrid: drop the pending edit' })

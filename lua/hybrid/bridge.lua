@@ -6,7 +6,12 @@ local handlers = {
   notify = function(ev) require('hybrid.notify').notify(ev.message, ev.level) end,
   reply = function(ev) require('hybrid.host').on_reply(ev.id, ev.result, ev.error) end,
   turn_start = function(ev) require('hybrid.chat').on_turn_start(ev) end,
-  delta = function(ev) require('hybrid.chat').on_delta(ev) end,
+  delta = function(ev)
+    if ev.chat:sub(1, 4) == 'ask:' then return require('hybrid.ask').on_delta(ev) end
+    require('hybrid.chat').on_delta(ev)
+  end,
+  ask_start = function(ev) require('hybrid.ask').on_start(ev) end,
+  ask_end = function(ev) require('hybrid.ask').on_end(ev) end,
   turn_end = function(ev) require('hybrid.chat').on_turn_end(ev) end,
 }
 

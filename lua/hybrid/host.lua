@@ -36,6 +36,7 @@ local function on_exit(id, code)
     chan = nil
     require('hybrid.state').reset()
     require('hybrid.chat').on_host_exit()
+    if package.loaded['hybrid.ask'] then require('hybrid.ask').on_host_exit() end
     for rid, cb in pairs(replies) do
       replies[rid] = nil
       pcall(cb, nil, 'the Python host stopped')

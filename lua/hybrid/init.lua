@@ -47,6 +47,10 @@ function M.model_command(args)
   end
 end
 
+function M.ask_command(args) require('hybrid.ask').command(args) end
+function M.accept_command() require('hybrid.ask').accept() end
+function M.reject_command() require('hybrid.ask').reject() end
+
 function M.cancel_command()
   require('hybrid.chat').cancel()
 end

@@ -13,6 +13,10 @@ M.defaults = {
     layout = 'split', -- split | vsplit | float | tab
     size = nil, -- rows (split) or columns (vsplit); nil: a third of the screen
   },
+  ask = {
+    accept = 'ga', -- review keys, buffer-local while an edit is pending
+    reject = 'gr',
+  },
 }
 
 local schema = {
@@ -20,6 +24,7 @@ local schema = {
   data_dir = { 'string', true },
   python = { 'string', true },
   chat = { 'table', true },
+  ask = { 'table', true },
 }
 
 local layouts = { split = true, vsplit = true, float = true, tab = true }
@@ -40,6 +45,12 @@ local function check(opts)
   end
   if chat.size ~= nil and (type(chat.size) ~= 'number' or chat.size < 1) then
     return 'setup(): chat.size must be a positive number'
+  end
+  for _, key in ipairs({ 'accept', 'reject' }) do
+    local lhs = (opts.ask or {})[key]
+    if lhs ~= nil and (type(lhs) ~= 'string' or lhs == '') then
+      return ('setup(): ask.%s must be a key sequence such as "ga"'):format(key)
+    end
   end
 end
 

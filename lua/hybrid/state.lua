@@ -31,7 +31,7 @@ function M.status()
     model = s.model,
     mode = s.mode or 'fixed',
     busy = M.inflight > 0,
-    pending_edit = false,
+    pending_edit = package.loaded['hybrid.ask'] ~= nil and require('hybrid.ask').is_pending(),
     last = last and {
       backend = last.backend,
       model = last.model,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from .backends import Backend, ChatRequest, Delta, Finish, Usage, make_backend, safe_url
 from .chat import Conversation, Turn
 from .config import Config, builtin_config, default_config_path, display_path, load_config
+from .edits import EditRequest, edit_messages, extract_code, fit_replacement
 from .errors import BackendError, ConfigError, HybridError
 from .keys import KeyResolver
 from .logs import setup_logging
@@ -57,6 +58,9 @@ class Engine:
 
     def chat_send(self, chat_id: str, text: str) -> None:
         self._spawn(self._chat(str(chat_id), text))
+
+    def ask(self, ask_id: str, payload: dict) -> None:
+        self._spawn(self._ask(str(ask_id), payload))
 
     def cancel(self, chat_id: str | None = None) -> None:
         self.loop.call_soon_threadsafe(self._cancel, chat_id)
@@ -249,6 +253,15 @@ class Engine:
             self._push_state()
 
     async def _stream_turn(self, chat_id, conv, turn, backend_cfg, model, reason) -> None:
+        def on_text(text):
+            turn.answer += text
+
+        result = await self._stream(chat_id, backend_cfg, model, reason, conv.messages(), on_text)
+        turn.status = result["status"]
+        self._put({"type": "turn_end", "chat": chat_id, **result})
+
+    async def _stream(self, stream_id: str, backend_cfg, model: str, reason: str, messages: list[dict], on_text) -> dict:
+        """Stream one answer as delta events for `stream_id`; returns how it ended."""
         started = time.monotonic()
         ttft = None
         usage = Usage()
@@ -256,12 +269,12 @@ class Engine:
         status, message = "incomplete", None
         try:
             backend = await self._backend(backend_cfg)
-            async for event in backend.stream_chat(ChatRequest(model=model, messages=conv.messages())):
+            async for event in backend.stream_chat(ChatRequest(model=model, messages=messages)):
                 if isinstance(event, Delta):
                     if ttft is None:
                         ttft = time.monotonic() - started
-                    turn.answer += event.text
-                    self._put({"type": "delta", "chat": chat_id, "text": event.text})
+                    on_text(event.text)
+                    self._put({"type": "delta", "chat": stream_id, "text": event.text})
                 elif isinstance(event, Usage):
                     usage = event
                 elif isinstance(event, Finish):
@@ -280,16 +293,40 @@ class Engine:
         except Exception as e:
             log.exception("request failed")
             status, message = "error", f"internal error: {type(e).__name__}: {e} (details in {self.log_path})"
-        turn.status = status
-        duration = time.monotonic() - started
         self.last = {
             "backend": backend_cfg.name, "model": model, "reason": reason,
             "ttft_ms": round(ttft * 1000, 1) if ttft is not None else None,
             "tokens_in": usage.prompt_tokens, "tokens_out": usage.completion_tokens,
-            "duration_ms": round(duration * 1000, 1), "status": status,
+            "duration_ms": round((time.monotonic() - started) * 1000, 1), "status": status,
         }
-        self._put({"type": "turn_end", "chat": chat_id, "status": status, "message": message,
-                   "finish_reason": finish, "last": self.last})
+        return {"status": status, "message": message, "finish_reason": finish, "last": self.last}
+
+    # -- :HybridAsk ---------------------------------------------------------------------
+
+    async def _ask(self, ask_id: str, payload: dict) -> None:
+        stream_id = f"ask:{ask_id}"
+        if stream_id in self.tasks:
+            raise HybridError("that edit is already streaming")
+        self.tasks[stream_id] = asyncio.current_task()
+        try:
+            await self._refresh_config()
+            req = EditRequest(**{k: payload.get(k) or "" for k in ("instruction", "text", "mode", "filetype", "filename",
+                                                                   "before", "after")})
+            backend_cfg, model, reason = self._target("editor")
+            self._put({"type": "ask_start", "id": ask_id, "backend": backend_cfg.name, "model": model,
+                       "kind": backend_cfg.kind, "reason": reason})
+            self._push_state()
+            reply = []
+            result = await self._stream(stream_id, backend_cfg, model, reason, edit_messages(req), reply.append)
+            if result["status"] == "complete" and result["finish_reason"] == "length":
+                result["status"] = "incomplete"  # a cut-off rewrite would break the code
+            if result["status"] == "complete":
+                code = extract_code("".join(reply), req.filetype)
+                result["lines"] = fit_replacement(code, req.text, req.mode)
+            self._put({"type": "ask_end", "id": ask_id, **result})
+        finally:
+            self.tasks.pop(stream_id, None)
+            self._push_state()
 
     def _cancel(self, chat_id: str | None) -> None:
         for cid, task in list(self.tasks.items()):

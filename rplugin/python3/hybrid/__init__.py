@@ -60,6 +60,11 @@ class HybridPlugin:
     def chat(self, chat_id, text):
         self.engine.chat_send(chat_id, text)
 
+    @pynvim.rpc_export("hybrid_ask")
+    @_safe
+    def ask(self, ask_id, payload):
+        self.engine.ask(ask_id, payload)
+
     @pynvim.rpc_export("hybrid_cancel")
     @_safe
     def cancel(self, chat_id=None):

@@ -1,0 +1,19 @@
+-- Highlight groups, linked by default so every colorscheme works.
+local M = {}
+
+local links = {
+  HybridAdd = 'DiffAdd', -- the proposed text in a review
+  HybridDelete = 'DiffDelete', -- the text a review would replace
+  HybridHeader = 'Title', -- the review's header line
+}
+
+function M.setup()
+  for group, target in pairs(links) do
+    vim.api.nvim_set_hl(0, group, { link = target, default = true })
+  end
+end
+
+M.setup()
+vim.api.nvim_create_autocmd('ColorScheme', { group = vim.api.nvim_create_augroup('hybrid_highlights', {}), callback = M.setup })
+
+return M
