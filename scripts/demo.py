@@ -30,14 +30,27 @@ backend:
   #   default_model: anthropic/claude-sonnet-4.5
 """
 
+EXAMPLE_PY = """\
+def average(numbers):
+    total = 0
+    for n in numbers:
+        total = total + n
+    return total / len(numbers)
+
+
+print(average([1, 2, 3]))
+"""
+
 INIT_LUA = """\
 vim.opt.rtp:prepend({root!r})
 require('hybrid').setup({{ config = {config!r}, data_dir = {data!r} }})
 vim.api.nvim_create_autocmd('VimEnter', {{
   callback = function()
+    vim.cmd('edit ' .. {example!r})
     vim.cmd('HybridChat')
     vim.cmd('startinsert')
-    vim.notify('(hybrid) demo: type a question, <Esc> then <CR> sends it; <C-x> switches backend; :qa quits')
+    vim.notify('(hybrid) demo: type a question, <Esc> then <CR> sends it; <C-x> switches backend. '
+      .. 'In example.py: select lines, :HybridAsk <what to change>, then ga / gr. :qa quits')
   end,
 }})
 """
@@ -55,9 +68,12 @@ def main() -> int:
         config = os.path.join(DEMO, "setup.yaml")
         with open(config, "w") as f:
             f.write(SETUP_YAML.format(base_url=server.base_url, model=MODEL_ALIAS))
+        example = os.path.join(DEMO, "example.py")
+        with open(example, "w") as f:
+            f.write(EXAMPLE_PY)
         init = os.path.join(DEMO, "init.lua")
         with open(init, "w") as f:
-            f.write(INIT_LUA.format(root=ROOT, config=config, data=os.path.join(DEMO, "data")))
+            f.write(INIT_LUA.format(root=ROOT, config=config, data=os.path.join(DEMO, "data"), example=example))
         print(f"demo: model at {server.base_url}; opening Neovim", flush=True)
         return subprocess.call([nvim, "-u", init, "-i", "NONE"])
     finally:

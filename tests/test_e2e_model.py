@@ -56,3 +56,27 @@ def test_local_model_answers_in_the_chat(editor, model_server):
     warm = ed.lua("return (_G.first_text_at - _G.sent_at) / 1e6")
     raw = sorted(raw_ttft_ms(model_server.base_url, "What is the capital of France?") for _ in range(3))[1]
     print(f"\nTTFT: plugin cold {cold:.0f} ms (host start included), warm {warm:.0f} ms; raw httpx {raw:.0f} ms")
+
+
+def test_local_model_rewrites_a_selection(editor, model_server):
+    ed = editor("defaults: {backend: local}\n"
+                f"backend:\n  local: {{type: openai, base_url: '{model_server.base_url}', default_model: {MODEL_ALIAS}}}\n")
+    original = ["def add(a, b):", "    return a + b", "", "print(add(1, 2))"]
+    ed.nvim.current.buffer[:] = original
+    ed.cmd("set filetype=python")
+    ed.cmd("1,2HybridAsk rename the function to plus")
+    proposal_of = """
+        local ns = vim.api.nvim_get_namespaces().hybrid_ask
+        local out = {}
+        for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
+          for _, vl in ipairs(m[4].virt_lines or {}) do table.insert(out, vl[1][1]) end
+        end
+        return out"""
+    ed.wait(lambda: (r := ed.lua(proposal_of)) and "ga accept" in r[0], timeout=180, what="the review")
+    proposal = [line if line != " " else "" for line in ed.lua(proposal_of)[1:]]
+    assert ed.nvim.current.buffer[:] == original  # nothing applied before accepting
+    ed.nvim.input("ga")
+    ed.wait(lambda: not ed.status()["pending_edit"], what="accept")
+    assert ed.nvim.current.buffer[:] == proposal + original[2:]
+    ed.nvim.input("u")
+    ed.wait(lambda: ed.nvim.current.buffer[:] == original, what="one undo restores")

@@ -206,3 +206,13 @@ def test_server_down_leaves_buffer(editor):
     ed.wait(lambda: ed.messages("error"), what="failure message")
     assert "nothing answers at" in ed.messages("error")[0]
     assert ed.nvim.current.buffer[:] == CODE
+
+
+def test_review_keys_are_configurable_and_removed_after(ed, ollama):
+    ollama.reply = "import sys"
+    ed.lua("require('hybrid').setup({ ask = { accept = 'zy', reject = 'zn' } })")
+    ed.cmd("1HybridAsk use sys")
+    ed.wait(lambda: review(ed) and "zy accept, zn reject" in review(ed)[0], what="review with custom keys")
+    ed.nvim.input("zy")
+    ed.wait(lambda: lines(ed)[0] == "import sys", what="accept with zy")
+    assert ed.lua("return vim.fn.maparg('zy', 'n')") == ""  # no leftover mapping
