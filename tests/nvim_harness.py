@@ -29,11 +29,13 @@ _G.test_messages = {}
 vim.notify = function(msg, level)
   table.insert(_G.test_messages, { msg = msg, level = level or vim.log.levels.INFO })
 end
-require('hybrid').setup({
+-- Tests that call setup() again extend these: setup() starts from the defaults each time.
+_G.test_setup_opts = {
   config = vim.env.HYBRID_TEST_CONFIG,
   data_dir = vim.env.HYBRID_TEST_DATA,
   python = vim.env.HYBRID_TEST_PYTHON,
-})
+}
+require('hybrid').setup(_G.test_setup_opts)
 """
 
 
@@ -67,6 +69,10 @@ class Editor:
 
     def cmd(self, command: str):
         self.nvim.command(command)
+
+    def setup(self, extra_lua_table: str):
+        """setup() with the harness's options plus `extra_lua_table` (Lua source)."""
+        self.lua(f"require('hybrid').setup(vim.tbl_deep_extend('force', _G.test_setup_opts, {extra_lua_table}))")
 
     def status(self) -> dict:
         return self.lua("return require('hybrid').status()")

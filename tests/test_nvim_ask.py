@@ -210,7 +210,7 @@ def test_server_down_leaves_buffer(editor):
 
 def test_review_keys_are_configurable_and_removed_after(ed, ollama):
     ollama.reply = "import sys"
-    ed.lua("require('hybrid').setup({ ask = { accept = 'zy', reject = 'zn' } })")
+    ed.setup("{ ask = { accept = 'zy', reject = 'zn' } }")
     ed.cmd("1HybridAsk use sys")
     ed.wait(lambda: review(ed) and "zy accept, zn reject" in review(ed)[0], what="review with custom keys")
     ed.nvim.input("zy")

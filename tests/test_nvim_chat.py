@@ -225,19 +225,19 @@ def test_checkhealth_reports_backends_and_never_the_key(editor, ollama, openai):
 ])
 def test_chat_layouts(editor, ollama, layout, check):
     ed = editor(both(ollama, ollama))
-    ed.lua("require('hybrid').setup({ chat = { layout = ... } })", layout)
+    ed.setup(f"{{ chat = {{ layout = '{layout}' }} }}")
     ed.cmd("HybridChat hi")
-    ed.wait_answer()
+    assert ollama.reply in ed.wait_answer()
     assert ed.lua("return vim.api.nvim_get_current_buf() == require('hybrid.chat').buf()")
     assert ed.lua(check) is True
 
 
 def test_bad_setup_option_is_reported_and_defaults_kept(editor, ollama):
     ed = editor(both(ollama, ollama))
-    ed.lua("require('hybrid').setup({ chat = { layout = 'sideways' } })")
+    ed.setup("{ chat = { layout = 'sideways' } }")
     assert ed.messages("error") == ["(hybrid) setup(): chat.layout must be split, vsplit, float or tab, got \"sideways\""]
     ed.cmd("HybridChat hi")
-    ed.wait_answer()
+    assert ollama.reply in ed.wait_answer()  # the earlier options stay in force
 
 
 def test_wiping_the_chat_while_streaming_cancels_and_recovers(editor, ollama):
