@@ -8,6 +8,7 @@ in batches (see Outbox).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -234,12 +235,21 @@ class Engine:
 
     # -- chat -------------------------------------------------------------------------
 
-    async def _chat(self, chat_id: str, text: str) -> None:
-        if chat_id in self.tasks:
-            raise HybridError("an answer is still streaming in this chat; cancel it with <C-c> or :HybridCancel")
-        self.tasks[chat_id] = asyncio.current_task()
+    @contextlib.asynccontextmanager
+    async def _one_stream(self, stream_id: str, busy_message: str):
+        """Own `stream_id` for one request (refused while it streams) with a fresh config."""
+        if stream_id in self.tasks:
+            raise HybridError(busy_message)
+        self.tasks[stream_id] = asyncio.current_task()
         try:
             await self._refresh_config()
+            yield
+        finally:
+            self.tasks.pop(stream_id, None)
+            self._push_state()
+
+    async def _chat(self, chat_id: str, text: str) -> None:
+        async with self._one_stream(chat_id, "an answer is still streaming in this chat; cancel it with <C-c> or :HybridCancel"):
             backend_cfg, model, reason = self._target("query")
             conv = self.chats.setdefault(chat_id, Conversation(chat_id))
             turn = Turn(user=text, backend=backend_cfg.name, model=model)
@@ -248,9 +258,6 @@ class Engine:
                        "model": model, "kind": backend_cfg.kind, "reason": reason})
             self._push_state()
             await self._stream_turn(chat_id, conv, turn, backend_cfg, model, reason)
-        finally:
-            self.tasks.pop(chat_id, None)
-            self._push_state()
 
     async def _stream_turn(self, chat_id, conv, turn, backend_cfg, model, reason) -> None:
         def on_text(text):
@@ -305,11 +312,7 @@ class Engine:
 
     async def _ask(self, ask_id: str, payload: dict) -> None:
         stream_id = f"ask:{ask_id}"
-        if stream_id in self.tasks:
-            raise HybridError("that edit is already streaming")
-        self.tasks[stream_id] = asyncio.current_task()
-        try:
-            await self._refresh_config()
+        async with self._one_stream(stream_id, "that edit is already streaming"):
             req = EditRequest(**{k: payload.get(k) or "" for k in ("instruction", "text", "mode", "filetype", "filename",
                                                                    "before", "after")})
             backend_cfg, model, reason = self._target("editor")
@@ -324,9 +327,6 @@ class Engine:
                 code = extract_code("".join(reply), req.filetype)
                 result["lines"] = fit_replacement(code, req.text, req.mode)
             self._put({"type": "ask_end", "id": ask_id, **result})
-        finally:
-            self.tasks.pop(stream_id, None)
-            self._push_state()
 
     def _cancel(self, chat_id: str | None) -> None:
         for cid, task in list(self.tasks.items()):

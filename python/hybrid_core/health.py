@@ -45,9 +45,8 @@ async def check(path: str) -> dict:
     except HybridError as e:
         report["config_error"] = str(e)
         return report
-    keys_path = os.path.join(os.path.dirname(path), "keys.yaml")
-    report["keys_file_open"] = keys_file_readable_by_others(keys_path)
-    keys = KeyResolver(keys_path)
+    report["keys_file_open"] = keys_file_readable_by_others(config.keys_path)
+    keys = KeyResolver(config.keys_path)
     report["backends"] = await asyncio.gather(*(check_backend(b, keys) for b in config.backends.values()))
     return report
 
