@@ -14,22 +14,21 @@ local CONTEXT_LINES = 10
 
 -- Selection ---------------------------------------------------------------------------
 
-local function char_end(buf, row, col)
+local function char_end(line, col)
   -- '> marks the first byte of the last character; the edit must take all of it.
-  local line = api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ''
   if col >= #line then return #line end
   local char = vim.fn.strpart(line, col, 1, true)
   return col + math.max(#char, 1)
 end
 
+local function line_at(buf, row) return api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or '' end
+
+--- Byte columns [start, end) of a block on each of its lines; short lines give empty ranges.
 local function block_columns(buf, srow, erow, c1, c2)
   local cols = {}
-  local lines = api.nvim_buf_get_lines(buf, srow, erow + 1, false)
-  for i, line in ipairs(lines) do
+  for i, line in ipairs(api.nvim_buf_get_lines(buf, srow, erow + 1, false)) do
     local s = math.min(c1, #line)
-    cols[i] = { s, math.min(char_end(buf, srow + i - 1, math.min(c2, math.max(#line - 1, 0))), #line) }
-    if c2 >= #line then cols[i][2] = #line end
-    if s >= #line then cols[i] = { #line, #line } end
+    cols[i] = { s, math.max(s, char_end(line, c2)) }
   end
   return cols
 end
@@ -47,7 +46,7 @@ local function selection(args)
   if args.range == 2 and vs[1] == args.line1 and ve[1] == args.line2 and vmode ~= '' and vmode ~= 'V' then
     local srow, erow = vs[1] - 1, ve[1] - 1
     if vmode == 'v' then
-      return { buf = buf, mode = 'char', srow = srow, scol = vs[2], erow = erow, ecol = char_end(buf, erow, ve[2]) }
+      return { buf = buf, mode = 'char', srow = srow, scol = vs[2], erow = erow, ecol = char_end(line_at(buf, erow), ve[2]) }
     end
     local c1, c2 = math.min(vs[2], ve[2]), math.max(vs[2], ve[2])
     return { buf = buf, mode = 'block', srow = srow, erow = erow, cols = block_columns(buf, srow, erow, c1, c2) }
@@ -71,7 +70,7 @@ end
 
 local function track(sel)
   local buf = sel.buf
-  local last = api.nvim_buf_get_lines(buf, sel.erow, sel.erow + 1, false)[1] or ''
+  local last = line_at(buf, sel.erow)
   local scol = sel.mode == 'char' and sel.scol or 0
   local ecol = sel.mode == 'char' and sel.ecol or #last
   sel.start_mark = api.nvim_buf_set_extmark(buf, ns, sel.srow, scol, { right_gravity = false })
@@ -89,15 +88,13 @@ local function track(sel)
   end
 end
 
---- Where the tracked region is now, as a selection table.
+--- Where the tracked region is now: only the coordinates (the proposal stays in p).
 local function current_region(p)
   local s = api.nvim_buf_get_extmark_by_id(p.buf, ns, p.start_mark, {})
   local e = api.nvim_buf_get_extmark_by_id(p.buf, ns, p.end_mark, {})
-  if not s[1] or not e[1] then return nil end
-  local now = vim.deepcopy(p, true)
-  now.srow, now.erow = s[1], e[1]
+  if not s[1] or not e[1] or e[1] - s[1] ~= p.erow - p.srow then return nil end
+  local now = { buf = p.buf, mode = p.mode, cols = p.cols, srow = s[1], erow = e[1] }
   if p.mode == 'char' then now.scol, now.ecol = s[2], e[2] end
-  if now.erow - now.srow ~= p.erow - p.srow then return nil end
   return now
 end
 
@@ -138,6 +135,8 @@ local function set_review_keys(p)
   vim.keymap.set('n', accept, M.accept, { buffer = p.buf, nowait = true, desc = 'hybrid: accept the edit' })
   vim.keymap.set('n', reject, M.reject, { buffer = p.buf, nowait = true, desc = 'hybrid: reject the edit' })
 end
+
+local function cancel_stream(p) require('hybrid.host').send('hybrid_cancel', 'ask:' .. p.id) end
 
 local function same(a, b)
   if #a ~= #b then return false end
@@ -181,7 +180,7 @@ local function apply(p)
     api.nvim_buf_set_lines(buf, now.srow, now.erow + 1, false, rows) -- one change: one undo step
   end
   clear(p)
-  return true
+  api.nvim_exec_autocmds('User', { pattern = 'HybridEditApplied', modeline = false })
 end
 
 -- Commands --------------------------------------------------------------------------
@@ -207,7 +206,7 @@ local function start(sel, instruction, apply_now)
   pending = p
   track(p)
   show(p, {}, true)
-  vim.keymap.set('n', '<C-c>', function() require('hybrid.host').send('hybrid_cancel', 'ask:' .. p.id) end,
+  vim.keymap.set('n', '<C-c>', function() cancel_stream(p) end,
     { buffer = buf, nowait = true, desc = 'hybrid: cancel the edit' })
 end
 
@@ -223,13 +222,13 @@ function M.accept()
   local p = pending
   if not p then return notify.warn('no edit to accept') end
   if p.streaming then return notify.warn('the edit is still streaming; wait for it or cancel with :HybridCancel') end
-  if apply(p) then vim.api.nvim_exec_autocmds('User', { pattern = 'HybridEditApplied', modeline = false }) end
+  apply(p)
 end
 
 function M.reject()
   local p = pending
   if not p then return notify.warn('no edit to reject') end
-  if p.streaming then require('hybrid.host').send('hybrid_cancel', 'ask:' .. p.id) end
+  if p.streaming then cancel_stream(p) end
   clear(p)
 end
 
@@ -263,10 +262,7 @@ function M.on_end(ev)
     return notify.error((ev.message or 'the edit failed') .. '; the buffer is unchanged')
   end
   p.lines = ev.lines or {}
-  if p.apply_now then
-    if apply(p) then vim.api.nvim_exec_autocmds('User', { pattern = 'HybridEditApplied', modeline = false }) end
-    return
-  end
+  if p.apply_now then return apply(p) end
   show(p, p.lines, false)
   set_review_keys(p)
 end
