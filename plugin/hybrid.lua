@@ -26,6 +26,9 @@ command('HybridCancel', function() hybrid().cancel_command() end,
 command('HybridAsk', function(args) hybrid().ask_command(args) end,
   { nargs = '*', range = true, bang = true, desc = 'hybrid: rewrite the selection (! applies without review)' })
 
+command('HybridRoute', function(args) hybrid().route_command(args) end,
+  { nargs = '+', range = true, desc = 'hybrid: show where a request would go and why (sends nothing)' })
+
 command('HybridAccept', function() hybrid().accept_command() end, { desc = 'hybrid: apply the pending edit' })
 
 command('HybridReject', function() hybrid().reject_command() end, { desc = 'hybrid: drop the pending edit' })

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
 
-from llama_server import MODEL_ALIAS, LlamaServer  # noqa: E402
+from llama_server import MODEL_ALIAS, LlamaServer, free_port  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -32,9 +32,16 @@ def raw_ttft_ms(base_url: str, text: str) -> float:
     raise AssertionError("no content from the model server")
 
 
+def routed_config(model_server) -> str:
+    """Auto mode: the real model as the local side, a cloud side where nothing listens."""
+    return ("defaults: {backend: auto}\n"
+            "backend:\n"
+            f"  llama: {{type: openai, base_url: '{model_server.base_url}', default_model: {MODEL_ALIAS}}}\n"
+            f"  cloud: {{type: openai, base_url: 'http://127.0.0.1:{free_port()}/v1', default_model: big, local: false}}\n")
+
+
 def test_local_model_answers_in_the_chat(editor, model_server):
-    ed = editor("defaults: {backend: local}\n"
-                f"backend:\n  local: {{type: openai, base_url: '{model_server.base_url}', default_model: {MODEL_ALIAS}}}\n")
+    ed = editor(routed_config(model_server), env={"CLOUD_API_KEY": "test-key"})
     # Note when the first answer text lands in the buffer, from inside the editor.
     ed.lua("""
         local chat = require('hybrid.chat')
@@ -45,10 +52,10 @@ def test_local_model_answers_in_the_chat(editor, model_server):
         end""")
     ed.lua("_G.sent_at = vim.uv.hrtime(); vim.cmd('HybridChat What is the capital of France? Answer in one sentence.')")
     lines = ed.wait_answer(timeout=180)
-    header = lines.index(f"## local · {MODEL_ALIAS} (local)")
+    header = lines.index(f"## local · llama · {MODEL_ALIAS} · routine question")
     answer = "\n".join(lines[header + 1: lines.index("## You", header)]).strip()
     assert answer and not answer.startswith("> **error")
-    assert ed.status()["last"]["backend"] == "local"
+    assert ed.status()["last"]["backend"] == "llama"
     cold = ed.lua("return (_G.first_text_at - _G.sent_at) / 1e6")
     # A warm turn: the host is running and the connection is open.
     ed.lua("_G.first_text_at = nil; _G.sent_at = vim.uv.hrtime(); vim.cmd('HybridChat And of Germany?')")
@@ -59,8 +66,7 @@ def test_local_model_answers_in_the_chat(editor, model_server):
 
 
 def test_local_model_rewrites_a_selection(editor, model_server):
-    ed = editor("defaults: {backend: local}\n"
-                f"backend:\n  local: {{type: openai, base_url: '{model_server.base_url}', default_model: {MODEL_ALIAS}}}\n")
+    ed = editor(routed_config(model_server), env={"CLOUD_API_KEY": "test-key"})
     original = ["def add(a, b):", "    return a + b", "", "print(add(1, 2))"]
     ed.nvim.current.buffer[:] = original
     ed.cmd("set filetype=python")
@@ -80,3 +86,16 @@ def test_local_model_rewrites_a_selection(editor, model_server):
     assert ed.nvim.current.buffer[:] == proposal + original[2:]
     ed.nvim.input("u")
     ed.wait(lambda: ed.nvim.current.buffer[:] == original, what="one undo restores")
+
+
+def test_hard_question_falls_back_to_the_local_model_when_the_cloud_is_down(editor, model_server):
+    ed = editor(routed_config(model_server), env={"CLOUD_API_KEY": "test-key"})
+    ed.cmd("HybridChat Why does my threaded counter have a race condition? One sentence.")
+    lines = ed.wait_answer(timeout=180)
+    header = f"## local · llama · {MODEL_ALIAS} · complex debugging; cloud failed"
+    assert header in lines
+    warning = ed.messages("warn")[0]
+    assert warning.startswith("(hybrid) cloud: nothing answers at http://127.0.0.1:")
+    assert warning.endswith("answering with llama (local) instead")
+    answer = lines[lines.index(header) + 1]
+    assert answer and not answer.startswith("> **error")

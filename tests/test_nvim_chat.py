@@ -22,7 +22,7 @@ def test_host_starts_on_first_use_and_ollama_answers(editor, ollama):
     assert ed.lua("return require('hybrid.host').running()") is False
     ed.cmd("HybridChat how do I squash commits?")
     lines = ed.wait_answer()
-    assert lines == ["## You", "how do I squash commits?", "", "## ollama · fake-model (local)",
+    assert lines == ["## You", "how do I squash commits?", "", "## local · ollama · fake-model · fixed backend",
                      "Use `git rebase -i`.", "Then squash.", "", "## You", ""]
     assert ed.lua("return vim.bo[require('hybrid.chat').buf()].filetype") == "markdown"
     sent = ollama.chat_requests()[0]["json"]
@@ -39,7 +39,7 @@ def test_openai_backend_with_key_from_env(editor, ollama, openai):
     ed = editor(both(ollama, openai, default="groq"), env={"GROQ_API_KEY": "sk-test-abc123"})
     ed.cmd("HybridChat hi")
     lines = ed.wait_answer()
-    assert "## groq · fake-model (cloud)" in lines and "cloud answer" in lines
+    assert "## cloud · groq · fake-model · fixed backend" in lines and "cloud answer" in lines
     sent = openai.chat_requests()[0]
     assert sent["headers"]["authorization"] == "Bearer sk-test-abc123"
     assert sent["json"]["stream_options"] == {"include_usage": True}
@@ -85,7 +85,7 @@ def test_ctrl_x_switches_backend_mid_conversation_with_history(editor, ollama, o
     ed.nvim.input("Gisecond question<Esc>")
     ed.nvim.input("<CR>")
     lines = ed.wait_answer(2)
-    assert "## ollama · fake-model (local)" in lines and "## groq · fake-model (cloud)" in lines
+    assert "## local · ollama · fake-model · fixed backend" in lines and "## cloud · groq · fake-model · fixed backend" in lines
     msgs = openai.chat_requests()[0]["json"]["messages"]
     assert [(m["role"], m["content"]) for m in msgs[1:]] == [
         ("user", "first question"), ("assistant", "local answer"), ("user", "second question")]

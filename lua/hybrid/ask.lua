@@ -108,7 +108,7 @@ end
 local function show(p, lines, streaming)
   if not api.nvim_buf_is_valid(p.buf) then return end
   local accept, reject = keys()
-  local head = ('hybrid · %s · %s — %s'):format(p.backend or '…', p.model or '…',
+  local head = ('hybrid · %s · %s · %s — %s'):format(p.backend or '…', p.model or '…', p.reason or '…',
     streaming and 'writing… (<C-c> or :HybridCancel stops)' or (accept .. ' accept, ' .. reject .. ' reject'))
   local virt = { { { head, 'HybridHeader' } } }
   for _, line in ipairs(lines) do
@@ -200,6 +200,7 @@ local function start(sel, instruction, apply_now)
   local payload = {
     instruction = instruction, text = table.concat(original, '\n'), mode = sel.mode,
     filetype = vim.bo[buf].filetype, filename = vim.fn.fnamemodify(api.nvim_buf_get_name(buf), ':~:.'),
+    path = api.nvim_buf_get_name(buf),
     before = table.concat(before, '\n'), after = table.concat(after, '\n'),
   }
   if not require('hybrid.host').send('hybrid_ask', p.id, payload) then return end
@@ -240,7 +241,7 @@ local function ours(id) return pending and pending.id == id end
 
 function M.on_start(ev)
   if not ours(ev.id) then return end
-  pending.backend, pending.model = ev.backend, ev.model
+  pending.backend, pending.model, pending.reason = ev.backend, ev.model, ev.reason
   show(pending, {}, true)
 end
 

@@ -163,12 +163,12 @@ function M.send_prompt()
 end
 
 --- Send `text`, already shown below the prompt header at `row` (1-based).
-function M.submit(text, row)
+function M.submit(text, row, opts)
   if is_busy() then
     notify.warn('an answer is still streaming; cancel it with <C-c> or :HybridCancel')
     return
   end
-  if not require('hybrid.host').send('hybrid_chat', chat.id, text) then return end
+  if not require('hybrid.host').send('hybrid_chat', chat.id, text, opts or vim.empty_dict()) then return end
   local buf = chat.buf
   -- Tidy the prompt area to exactly the sent text, then a header waiting for its author.
   local shown = vim.split(text, '\n', { plain = true })
@@ -183,7 +183,8 @@ function M.submit(text, row)
 end
 
 --- :HybridChat {text}: open the chat, put text in the prompt and send it.
-function M.ask(text)
+--- opts.path: the file the text came from (its name can make the chat local-only).
+function M.ask(text, opts)
   M.open()
   local lines = api.nvim_buf_get_lines(chat.buf, 0, -1, false)
   local row = prompt_header_row(lines)
@@ -195,7 +196,7 @@ function M.ask(text)
     api.nvim_buf_set_lines(chat.buf, -1, -1, false, { '', PROMPT_HEADER })
     row = api.nvim_buf_line_count(chat.buf)
   end
-  M.submit(text, row)
+  M.submit(text, row, opts)
 end
 
 --- Keep windows that show the end of the chat at its end as text arrives.
@@ -240,8 +241,11 @@ function M.on_turn_start(ev)
   if not ours(ev) then return end
   local row = mark_pos(chat.header_mark)
   if row then
-    local header = ('## %s · %s (%s)'):format(ev.backend, ev.model, ev.kind)
+    local header = ev.backend and ('## %s · %s · %s · %s'):format(ev.kind, ev.backend, ev.model, ev.reason)
+      or ('## not sent · %s'):format(ev.reason)
     api.nvim_buf_set_lines(chat.buf, row, row + 1, false, { header })
+    -- Replacing the line moves the mark; a fallback's second header must land here too.
+    api.nvim_buf_set_extmark(chat.buf, ns, row, 0, { id = chat.header_mark })
   end
 end
 
@@ -298,5 +302,6 @@ function M.cancel()
 end
 
 function M.buf() return buf_valid() and chat.buf or nil end
+function M.id() return chat.id end
 
 return M

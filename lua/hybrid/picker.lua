@@ -14,7 +14,7 @@ function M.backend()
   if not host.ensure() then return end
   state.when_ready(function(s)
     local items = vim.deepcopy(s.backends or {})
-    table.insert(items, { name = 'auto', kind = 'route', model = 'local by default, cloud when needed' })
+    table.insert(items, 1, { name = 'auto', kind = 'route', model = 'local by default, cloud when the task needs it' })
     local current = s.mode == 'auto' and 'auto' or s.backend
     vim.ui.select(items, {
       prompt = 'hybrid backend',

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .privacy import Finding
+
 SYSTEM_PROMPT = (
     "You are a coding assistant inside the Neovim editor. Answer precisely and briefly. "
     "Put code in fenced blocks with a language tag."
@@ -23,6 +25,7 @@ class Turn:
 class Conversation:
     id: str
     turns: list[Turn] = field(default_factory=list)
+    sensitive: Finding | None = None  # once set, every later turn stays local
 
     def messages(self) -> list[dict]:
         """System prompt, then every turn; partial answers count as said (the user saw them)."""

@@ -235,11 +235,7 @@ class _Validator:
 
     def sections(self, data: dict, backends: dict) -> None:
         """The extension sections later features read; checked for shape now."""
-        routing = self.mapping(data.get("routing"), "routing")
-        for side in ("local", "cloud"):
-            name = routing.get(side)
-            if name is not None and name not in backends:
-                self.fail(f"routing.{side}", f"{_show(name)} is not a backend here; use one of: {', '.join(backends)}")
+        self.routing(self.mapping(data.get("routing"), "routing"), backends)
         privacy = self.mapping(data.get("privacy"), "privacy")
         for k in ("local_only_paths", "local_only_patterns"):
             items = privacy.get(k) or []
@@ -257,3 +253,52 @@ class _Validator:
             v = budget.get(k)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
                 self.fail(f"budget.{k}", f"expected an amount in USD, got {_show(v)}")
+
+    def routing(self, routing: dict, backends: dict) -> None:
+        for side in ("local", "cloud"):
+            name = routing.get(side)
+            if name is not None and name not in backends:
+                self.fail(f"routing.{side}", f"{_show(name)} is not a backend here; use one of: {', '.join(backends)}")
+        local = routing.get("local")
+        if local is not None and not backends[local].local:
+            self.fail("routing.local", f"{local!r} is a cloud backend; name a local one, or set "
+                      f"backend.{local}.local: true if it runs on this machine")
+        for k in ("router_timeout", "cooldown"):
+            self.number(routing.get(k), f"routing.{k}", default=1.0)
+        builtin = routing.get("builtin_rules")
+        if builtin is not None and not isinstance(builtin, bool):
+            self.fail("routing.builtin_rules", f"expected true or false, got {_show(builtin)}")
+        rules = routing.get("rules")
+        if rules is None:
+            return
+        if not isinstance(rules, list):
+            self.fail("routing.rules", "expected a list of rules, e.g. [{words: [terraform], to: cloud}]")
+        for i, rule in enumerate(rules):
+            self.rule(self.mapping(rule, f"routing.rules[{i}]"), f"routing.rules[{i}]")
+
+    def rule(self, rule: dict, key: str) -> None:
+        known = ("words", "regex", "to", "reason", "role", "command")
+        for k in rule:
+            if k not in known:
+                self.fail(f"{key}.{k}", f"unknown key; a rule has {', '.join(known)}")
+        if rule.get("to") not in ("local", "cloud"):
+            self.fail(f"{key}.to", f"must be local or cloud, got {_show(rule.get('to'))}")
+        if not rule.get("words") and not rule.get("regex"):
+            self.fail(key, "needs words: [...] or regex: '...' to match the request")
+        for k in ("words", "regex"):
+            items = rule.get(k) or []
+            items = [items] if isinstance(items, str) else items
+            if not isinstance(items, list):
+                self.fail(f"{key}.{k}", f"expected text or a list of text, got {_show(items)}")
+            for j, item in enumerate(items):
+                self.string(item, f"{key}.{k}[{j}]", required=True)
+                if k == "regex":
+                    try:
+                        re.compile(item)
+                    except re.error as e:
+                        self.fail(f"{key}.regex[{j}]", f"not a valid regex ({e})")
+        self.string(rule.get("reason"), f"{key}.reason")
+        if rule.get("role") is not None and rule.get("role") not in ("query", "editor", "research"):
+            self.fail(f"{key}.role", f"must be query, editor or research, got {_show(rule.get('role'))}")
+        if rule.get("command") is not None and rule.get("command") not in ("chat", "ask"):
+            self.fail(f"{key}.command", f"must be chat or ask, got {_show(rule.get('command'))}")

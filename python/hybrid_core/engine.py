@@ -15,14 +15,17 @@ import threading
 import time
 from collections.abc import Callable
 
+from .availability import Availability
 from .backends import Backend, ChatRequest, Delta, Finish, Usage, make_backend, safe_url
-from .chat import Conversation, Turn
+from .chat import SYSTEM_PROMPT, Conversation, Turn
 from .config import Config, builtin_config, default_config_path, display_path, load_config
 from .edits import EditRequest, edit_messages, extract_code, fit_replacement
 from .errors import BackendError, ConfigError, HybridError
 from .keys import KeyResolver
 from .logs import setup_logging
 from .outbox import Outbox
+from .router_model import classify
+from .routing import Decision, Router, RouteRequest
 
 log = logging.getLogger("hybrid")
 
@@ -46,6 +49,9 @@ class Engine:
         self.tasks: dict[str, asyncio.Task] = {}
         self.clients: dict[str, tuple[str | None, Backend]] = {}
         self.last: dict | None = None
+        self.router: Router | None = None
+        self.availability = Availability()
+        self._ready = asyncio.Event()
         self._stamp: tuple | None = None
         self._watcher: asyncio.Task | None = None
         self._shown_config_error: str | None = None
@@ -57,8 +63,8 @@ class Engine:
         self._thread.start()
         self._spawn(self._startup())
 
-    def chat_send(self, chat_id: str, text: str) -> None:
-        self._spawn(self._chat(str(chat_id), text))
+    def chat_send(self, chat_id: str, text: str, opts: dict | None = None) -> None:
+        self._spawn(self._chat(str(chat_id), text, opts or {}))
 
     def ask(self, ask_id: str, payload: dict) -> None:
         self._spawn(self._ask(str(ask_id), payload))
@@ -74,6 +80,19 @@ class Engine:
 
     def list_models(self, reply_id: int, backend: str | None = None) -> None:
         self._spawn(self._list_models(reply_id, backend))
+
+    def route(self, text: str, opts: dict | None = None, timeout: float = 5.0) -> dict:
+        """The dry run: where `text` would go and why. Sends nothing; waits only on the loop."""
+        fut = asyncio.run_coroutine_threadsafe(self._dry_run(text, opts or {}), self.loop)
+        return fut.result(timeout)
+
+    def route_reply(self, reply_id: int, text: str, opts: dict | None = None) -> None:
+        async def answer():
+            try:
+                self._put({"type": "reply", "id": reply_id, "result": await self._dry_run(text, opts or {})})
+            except HybridError as e:
+                self._put({"type": "reply", "id": reply_id, "error": str(e)})
+        self._spawn(answer())
 
     def shutdown(self, timeout: float = 2.0) -> None:
         if not self._thread.is_alive():
@@ -120,6 +139,7 @@ class Engine:
         if self.config is None:
             self.config = builtin_config(self.config_path)
             self._apply_defaults()
+        self._ready.set()
         self._push_state()
         self._watcher = self.loop.create_task(self._watch_config())
 
@@ -176,6 +196,7 @@ class Engine:
 
     def _apply_defaults(self) -> None:
         cfg = self.config
+        self.router = Router(cfg)
         if not self.user_chose_backend or (self.active != "auto" and self.active not in cfg.backends):
             self.active = cfg.default_backend
             self.user_chose_backend = False
@@ -184,16 +205,13 @@ class Engine:
     # -- choosing a backend -----------------------------------------------------------
 
     def _target(self, role: str = "query"):
-        """(backend config, model, reason) for the next request."""
+        """(backend config, model) requests go to by default: the fixed one, or auto's local side."""
         cfg = self.config
-        if self.active == "auto":
-            name = cfg.raw.get("routing", {}).get("local") if isinstance(cfg.raw.get("routing"), dict) else None
-            name = name or next((n for n, b in cfg.backends.items() if b.local), next(iter(cfg.backends)))
-            reason = "auto: local by default"
-        else:
-            name, reason = self.active, "chosen backend"
+        name = self.active
+        if name == "auto":
+            name = self.router.local or self.router.cloud
         backend = cfg.backends[name]
-        return backend, self.model_override.get(name) or backend.model_for(role), reason
+        return backend, self.model_override.get(name) or backend.model_for(role)
 
     async def _set_backend(self, name: str) -> None:
         await self._refresh_config()
@@ -201,13 +219,13 @@ class Engine:
             raise HybridError(f"no backend named {name!r}; configured: {', '.join(self.config.backends)} (or auto)")
         self.active = name
         self.user_chose_backend = True
-        backend, model, _ = self._target()
+        backend, model = self._target()
         mode = "auto → " if name == "auto" else ""
         self._notify("info", f"backend: {mode}{backend.name} ({backend.kind}) · {model}")
         self._push_state()
 
     async def _set_model(self, model: str) -> None:
-        backend, _, _ = self._target()
+        backend, _ = self._target()
         self.model_override[backend.name] = model
         self._notify("info", f"model: {backend.name} · {model}")
         self._push_state()
@@ -248,33 +266,130 @@ class Engine:
             self.tasks.pop(stream_id, None)
             self._push_state()
 
-    async def _chat(self, chat_id: str, text: str) -> None:
+    async def _chat(self, chat_id: str, text: str, opts: dict) -> None:
         async with self._one_stream(chat_id, "an answer is still streaming in this chat; cancel it with <C-c> or :HybridCancel"):
-            backend_cfg, model, reason = self._target("query")
             conv = self.chats.setdefault(chat_id, Conversation(chat_id))
-            turn = Turn(user=text, backend=backend_cfg.name, model=model)
+            decision = await self._decide(self._chat_request(conv, text, opts.get("path")))
+            self._announce(decision, conv.sensitive is None)
+            if decision.finding:
+                conv.sensitive = decision.finding  # sticky: the history is resent every turn
+            self._put({"type": "turn_start", "chat": chat_id, **self._who(decision)})
+            if decision.refused:
+                self._put({"type": "turn_end", "chat": chat_id, "status": "error", "message": decision.refused})
+                return
+            turn = Turn(user=decision.text, backend=decision.backend, model=decision.model)
             conv.turns.append(turn)
-            self._put({"type": "turn_start", "chat": chat_id, "backend": backend_cfg.name,
-                       "model": model, "kind": backend_cfg.kind, "reason": reason})
             self._push_state()
-            await self._stream_turn(chat_id, conv, turn, backend_cfg, model, reason)
 
-    async def _stream_turn(self, chat_id, conv, turn, backend_cfg, model, reason) -> None:
-        def on_text(text):
-            turn.answer += text
+            def on_text(text):
+                turn.answer += text
 
-        result = await self._stream(chat_id, backend_cfg, model, reason, conv.messages(), on_text)
-        turn.status = result["status"]
-        self._put({"type": "turn_end", "chat": chat_id, **result})
+            def on_switch(d: Decision):
+                turn.backend, turn.model = d.backend, d.model
+                self._put({"type": "turn_start", "chat": chat_id, **self._who(d)})
 
-    async def _stream(self, stream_id: str, backend_cfg, model: str, reason: str, messages: list[dict], on_text) -> dict:
+            result = await self._routed(chat_id, decision, conv.messages(), on_text, on_switch)
+            turn.status = result["status"]
+            self._put({"type": "turn_end", "chat": chat_id, **result})
+
+    def _chat_request(self, conv: Conversation, text: str, path: str | None) -> RouteRequest:
+        history = [m["content"] for m in conv.messages()[1:]]
+        return RouteRequest(text=text, command="chat", path=path, context="\n".join(history),
+                            prompt_chars=sum(map(len, history)) + len(text) + len(SYSTEM_PROMPT), sticky=conv.sensitive)
+
+    # -- routing -------------------------------------------------------------------------
+
+    async def _decide(self, req: RouteRequest, *, dry: bool = False) -> Decision:
+        """The router's decision; the router model is asked (within its time budget) unless dry."""
+        router = self.router
+        decision = router.decide(req, active=self.active, down=self.availability.down(), models=self.model_override)
+        if decision.router_model and not dry:
+            try:
+                local = await self._backend(self.config.backends[router.local])
+            except BackendError:
+                return decision
+            verdict = await classify(local, decision.router_model, decision.text, router.router_timeout)
+            if verdict is not None:
+                decision = router.decide(req, active=self.active, down=self.availability.down(),
+                                         models=self.model_override, verdict=verdict)
+        return decision
+
+    def _announce(self, d: Decision, first_time: bool) -> None:
+        if d.refused:
+            return  # the chat or the review shows it, and notifies
+        if d.notice:
+            self._notify("warn", d.notice)
+        elif d.sensitive and first_time:
+            self._notify("info", f"{d.sensitive}: kept on {d.backend} (local)")
+
+    @staticmethod
+    def _who(d: Decision) -> dict:
+        return {"backend": d.backend, "model": d.model, "kind": d.side, "reason": d.reason, "step": d.step}
+
+    async def _routed(self, stream_id: str, decision: Decision, messages: list[dict], on_text, on_switch) -> dict:
+        """Stream from the decided backend; if it fails before its first token, from the other side."""
+        result = await self._stream(stream_id, decision, messages, on_text)
+        if result.pop("got_text") or result["status"] not in ("error", "incomplete"):
+            if result["status"] == "complete":
+                self.availability.ok(decision.backend)
+            return result
+        self.availability.failed(decision.backend, result["message"] or "", self.router.cooldown)
+        other = decision.fallback
+        if other is None:
+            return result
+        left = self.availability.down().get(other)
+        if left is not None:
+            result["message"] = f"{result['message']}; {other} failed recently too (tried again in {left:.0f} s)"
+            return result
+        fallback = self.router.retarget(decision, other, f"{decision.backend} failed", self.model_override)
+        self._notify("warn", f"{result['message']} — answering with {other} ({fallback.side}) instead")
+        on_switch(fallback)
+        result = await self._stream(stream_id, fallback, messages, on_text)
+        result.pop("got_text")
+        if result["status"] == "complete":
+            self.availability.ok(other)
+        elif result["status"] == "error":
+            self.availability.failed(other, result["message"] or "", self.router.cooldown)
+        return result
+
+    async def _dry_run(self, text: str, opts: dict) -> dict:
+        await self._ready.wait()
+        await self._refresh_config()
+        role = opts.get("role") or "query"
+        if role not in ("query", "editor", "research"):
+            raise HybridError(f"route(): role must be query, editor or research, got {role!r}")
+        conv = self.chats.get(str(opts.get("chat"))) if opts.get("chat") is not None else None
+        if role == "editor":
+            req = RouteRequest(text=text, command="ask", path=opts.get("path"))
+        else:
+            req = self._chat_request(conv or Conversation("dry-run"), text, opts.get("path"))
+        decision = await self._decide(req, dry=True)
+        if role == "research" and decision.backend:
+            decision = self.router.retarget(decision, decision.backend, None, self.model_override, role="research")
+        table = decision.as_table()
+        table["mode"] = "auto" if self.active == "auto" else "fixed"
+        table["router_model"] = decision.router_model
+        return {k: v for k, v in table.items() if v is not None}
+
+    # -- streaming -------------------------------------------------------------------------
+
+    async def _stream(self, stream_id: str, decision: Decision, messages: list[dict], on_text) -> dict:
         """Stream one answer as delta events for `stream_id`; returns how it ended."""
         started = time.monotonic()
         ttft = None
         usage = Usage()
         finish = None
         status, message = "incomplete", None
+        name, model = decision.backend, decision.model
         try:
+            backend_cfg = self.config.backends.get(name)
+            if backend_cfg is None:
+                raise HybridError(f"backend {name!r} is no longer in {display_path(self.config_path)}")
+            if not backend_cfg.local:
+                # The last gate before the network: routing should never get here with a secret.
+                found = self.router.privacy.check_messages(messages)
+                if found:
+                    raise HybridError(f"not sent to {name} (cloud): {found.rule}")
             backend = await self._backend(backend_cfg)
             async for event in backend.stream_chat(ChatRequest(model=model, messages=messages)):
                 if isinstance(event, Delta):
@@ -287,26 +402,27 @@ class Engine:
                 elif isinstance(event, Finish):
                     finish = event.reason
             if finish is None:
-                message = f"{backend_cfg.name}: the stream ended before the server said it was done; the answer is incomplete"
+                message = f"{name}: the stream ended before the server said it was done; the answer is incomplete"
             else:
                 status = "complete"
                 if finish == "length":
-                    message = f"{backend_cfg.name}: the answer hit the model's output limit (finish_reason: length)"
+                    message = f"{name}: the answer hit the model's output limit (finish_reason: length)"
         except asyncio.CancelledError:
             status = "cancelled"
-        except BackendError as e:
+        except HybridError as e:
             status, message = "error", str(e)
             log.info("request failed: %s", e)
         except Exception as e:
             log.exception("request failed")
             status, message = "error", f"internal error: {type(e).__name__}: {e} (details in {self.log_path})"
         self.last = {
-            "backend": backend_cfg.name, "model": model, "reason": reason,
+            "backend": name, "model": model, "reason": decision.reason,
             "ttft_ms": round(ttft * 1000, 1) if ttft is not None else None,
             "tokens_in": usage.prompt_tokens, "tokens_out": usage.completion_tokens,
             "duration_ms": round((time.monotonic() - started) * 1000, 1), "status": status,
         }
-        return {"status": status, "message": message, "finish_reason": finish, "last": self.last}
+        return {"status": status, "message": message, "finish_reason": finish, "last": self.last,
+                "got_text": ttft is not None}
 
     # -- :HybridAsk ---------------------------------------------------------------------
 
@@ -315,12 +431,22 @@ class Engine:
         async with self._one_stream(stream_id, "that edit is already streaming"):
             req = EditRequest(**{k: payload.get(k) or "" for k in ("instruction", "text", "mode", "filetype", "filename",
                                                                    "before", "after")})
-            backend_cfg, model, reason = self._target("editor")
-            self._put({"type": "ask_start", "id": ask_id, "backend": backend_cfg.name, "model": model,
-                       "kind": backend_cfg.kind, "reason": reason})
+            decision = await self._decide(RouteRequest(
+                text=req.instruction, command="ask", selection=req.text, context=f"{req.before}\n{req.after}",
+                path=payload.get("path") or req.filename))
+            self._announce(decision, True)
+            self._put({"type": "ask_start", "id": ask_id, **self._who(decision)})
+            if decision.refused:
+                self._put({"type": "ask_end", "id": ask_id, "status": "error", "message": decision.refused})
+                return
+            req.instruction = decision.text
             self._push_state()
             reply = []
-            result = await self._stream(stream_id, backend_cfg, model, reason, edit_messages(req), reply.append)
+
+            def on_switch(d: Decision):
+                self._put({"type": "ask_start", "id": ask_id, **self._who(d)})
+
+            result = await self._routed(stream_id, decision, edit_messages(req), reply.append, on_switch)
             if result["status"] == "complete" and result["finish_reason"] == "length":
                 result["status"] = "incomplete"  # a cut-off rewrite would break the code
             if result["status"] == "complete":
@@ -338,7 +464,7 @@ class Engine:
     def _push_state(self) -> None:
         if self.config is None:
             return
-        backend, model, reason = self._target()
+        backend, model = self._target()
         self._put({"type": "state", "state": {
             "backend": backend.name,
             "model": model,

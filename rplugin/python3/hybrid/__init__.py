@@ -57,8 +57,8 @@ class HybridPlugin:
 
     @pynvim.rpc_export("hybrid_chat")
     @_safe
-    def chat(self, chat_id, text):
-        self.engine.chat_send(chat_id, text)
+    def chat(self, chat_id, text, opts=None):
+        self.engine.chat_send(chat_id, text, opts)
 
     @pynvim.rpc_export("hybrid_ask")
     @_safe
@@ -84,6 +84,16 @@ class HybridPlugin:
     @_safe
     def models(self, reply_id, backend=None):
         self.engine.list_models(reply_id, backend)
+
+    @pynvim.rpc_export("hybrid_route", sync=True)
+    def route(self, text, opts=None):
+        # A request: the caller waits, but only for the engine's loop, never the network.
+        return self.engine.route(text, opts)
+
+    @pynvim.rpc_export("hybrid_route_reply")
+    @_safe
+    def route_reply(self, reply_id, text, opts=None):
+        self.engine.route_reply(reply_id, text, opts)
 
     @pynvim.shutdown_hook
     def shutdown(self):

@@ -1,0 +1,359 @@
+"""Where a request goes, and why: the decision pipeline, as pure code (no I/O).
+
+Steps, in order; the first that decides wins (README "Routing", :help hybrid-routing):
+  1. privacy   sensitive path or text -> local, sticky for the chat; refused with no local backend
+  2. explicit  a message starting with @local or @cloud
+  -  fixed     not in auto mode: the chosen backend
+  3. budget    over budget -> local
+  4. size      the prompt does not fit the local context window -> cloud (research role)
+  5. rules     the user's routing.rules, then (6) the router model's verdict when it gave one,
+               then the built-in task rules (the seeds' task table), files and amount of code
+  7. default   local
+A backend in its failure cooldown is skipped for the other side (never for sensitive text).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from .privacy import Finding, PrivacyRules
+
+SIDES = ("local", "cloud")
+DEFAULT_ROUTER_TIMEOUT = 1.5
+DEFAULT_COOLDOWN = 30.0
+ASSUMED_LOCAL_CONTEXT = 8192  # tokens, when the local backend has no context_window
+OUTPUT_RESERVE = 1024         # tokens kept free for the answer
+CHARS_PER_TOKEN = 4
+RULE_TEXT_LIMIT = 4000        # the request's own words beyond this are not read by the rules
+MANY_FILES = 3
+LARGE_CODE_LINES = 150
+
+
+@dataclass(frozen=True)
+class Rule:
+    to: str
+    reason: str
+    regex: re.Pattern
+    role: str | None = None
+    command: str | None = None          # only for chat or only for ask
+    max_code_lines: int | None = None   # "explaining small code"
+    source: str = "built-in"
+
+
+def _words(*items: str) -> str:
+    return "|".join(items)
+
+
+# The seeds' task table (001 "Task-by-Task Guide", "Programmatic Routing"): escalation
+# signals are checked first, so "refactor across the codebase" is multi-file, not refactoring.
+_BUILTIN = [
+    ("cloud", "complex debugging", _words(
+        r"race conditions?", r"deadlocks?", r"livelocks?", r"heisenbugs?", r"intermittent(?:ly)?", r"flaky",
+        r"sporadic(?:ally)?", r"(?:randomly|sometimes|occasionally) (?:fails?|crash(?:es)?|hangs?|breaks?|returns?)",
+        r"hard to reproduce", r"can'?t reproduce", r"cannot reproduce", r"memory (?:leak|corruption)",
+        r"segfaults?", r"segmentation fault", r"use.after.free", r"undefined behaviou?r", r"non-?deterministic",
+        r"root cause", r"only (?:happens )?in production", r"works locally but", r"corrupt(?:s|ed|ion)?")),
+    ("cloud", "multi-file architecture", _words(
+        r"architecture", r"re-?architect\w*", r"redesign", r"restructur\w+",
+        r"across (?:the|our|all|multiple|several|many) (?:codebase|modules|files|services|packages|repos?|projects?)",
+        r"multi-?file", r"(?:multiple|several|many) (?:files|modules|services|packages)",
+        r"(?:whole|entire) (?:codebase|project|repo(?:sitory)?|app(?:lication)?)", r"monorepo", r"micro-?services",
+        r"module boundar(?:y|ies)", r"migrat\w+ (?:the|our|this) (?:codebase|project|app\w*|system)",
+        r"system design")),
+    ("cloud", "security review", _words(
+        r"security", r"vulnerab\w+", r"exploit\w*", r"cve-\d+", r"(?:sql|command|shell|code|ldap|template|header) injection",
+        r"injection attacks?", r"xss", r"csrf", r"ssrf", r"threat model\w*", r"attack surface", r"privilege escalation",
+        r"pen(?:etration)? ?test\w*", r"audit (?:this|the|our)", r"is (?:this|it) (?:safe|secure)")),
+    ("cloud", "unfamiliar framework", _words(
+        r"unfamiliar", r"never used", r"new to", r"not familiar", r"first time (?:using|with|in)",
+        r"i'?ve never", r"i don'?t know (?:how|anything about|much about)", r"getting started with")),
+    ("cloud", "design trade-offs", _words(
+        r"trade-?offs?", r"pros and cons", r"(?:should|would) (?:i|we) (?:use|pick|choose|go with)",
+        r"which (?:is|would be|one is) (?:better|faster|best)", r"compare", r"comparison", r"versus", r"vs\.?",
+        r"design (?:decision|choice)s?", r"best approach", r"alternatives? to", r"when to use")),
+    ("cloud", "tricky tests", _words(
+        r"tricky edge cases?", r"property-based", r"fuzz(?:ing|er)?", r"concurrency tests?")),
+    ("cloud", "research", _words(
+        r"research", r"literature", r"state of the art", r"survey (?:of|the)", r"deep dive", r"in depth",
+        r"thorough(?:ly)? analy\w+"), "research"),
+    ("local", "refactoring", _words(
+        r"refactor\w*", r"renam\w+", r"extract (?:a |the |this )?(?:function|method|variable|class|constant|helper)",
+        r"inline (?:this|the)", r"simplif\w+", r"clean ?up", r"tidy", r"dedup\w*",
+        r"make (?:this|it) (?:shorter|cleaner|more readable)",
+        r"reorganiz\w+", r"move (?:this|the) (?:function|method|class)")),
+    ("local", "boilerplate", _words(
+        r"boilerplate", r"scaffold\w*", r"crud", r"stubs?", r"skeleton", r"getters?", r"setters?", r"dataclass(?:es)?",
+        r"constructor",
+        r"(?:generate|create|write|add) (?:a |an |the )?(?:class|struct|enum|interface|config|endpoint|model|handler)",
+        r"template")),
+    ("local", "tests", _words(
+        r"unit ?tests?", r"(?:write|add|generate|create) (?:a |some |more )?tests?", r"test cases?", r"pytest", r"jest",
+        r"tests? for (?:this|the|it)", r"spec for")),
+    ("local", "formatting", _words(
+        r"format\w*", r"indent\w*", r"sort (?:the )?imports", r"lint\w*", r"pep ?8", r"prettier", r"code style",
+        r"trailing whitespace", r"convert (?:this|it|them)?\s*(?:to|into) (?:json|yaml|toml|csv|markdown|a table)",
+        r"(?:to|into) (?:json|yaml|toml|csv)", r"snake_case", r"camelcase", r"wrap (?:lines|at)")),
+    ("local", "summarizing", _words(
+        r"summar\w+", r"tl;?dr", r"recap", r"brief overview", r"the gist", r"commit message", r"changelog")),
+    ("local", "explaining small code", _words(
+        r"explain\w*", r"what does (?:this|it|that)", r"how does (?:this|it|that) work", r"walk me through",
+        r"what is this (?:code|function|doing)"), None, None, LARGE_CODE_LINES),
+    ("local", "classification", _words(
+        r"classif\w+", r"categori[sz]\w+", r"label (?:these|this|each|them)", r"tag (?:these|each|them)",
+        r"sentiment", r"which category", r"is this (?:a|an) (?:bug|feature|question)")),
+    ("local", "docs and comments", _words(
+        r"docstrings?", r"comments?", r"document (?:this|the)", r"jsdoc", r"type hints?", r"annotat\w+", r"translat\w+",
+        r"typos?", r"spelling")),
+    ("local", "straightforward fix", _words(
+        r"fix (?:this|the|a) (?:typo|error|warning|bug|import|test)", r"off.by.one", r"syntax error", r"missing import",
+        r"null check", r"(?:add|handle) (?:the )?(?:error|none|null) (?:case|check|handling)")),
+]
+
+
+def _compile(pattern: str) -> re.Pattern:
+    # Whole words, any case: "format" does not fire inside "information".
+    return re.compile(rf"(?<![\w-])(?:{pattern})(?![\w])", re.IGNORECASE)
+
+
+BUILTIN_RULES = tuple(
+    Rule(to=item[0], reason=item[1], regex=_compile(item[2]), role=(item[3] if len(item) > 3 else None),
+         command=(item[4] if len(item) > 4 else None), max_code_lines=(item[5] if len(item) > 5 else None))
+    for item in _BUILTIN
+)
+
+_FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
+_FILE = re.compile(
+    r"(?<![\w/.-])(?:[\w.-]+/)*[\w-]+\.(?:py|lua|js|mjs|ts|tsx|jsx|go|rs|c|h|cc|cpp|hpp|java|kt|rb|php|cs|swift|scala|sh|"
+    r"sql|ya?ml|toml|json|vim|html|css|scss|vue|svelte|ex|exs|erl|hs|ml|zig|dart|jl|tf|proto|gradle|xml)(?![\w])")
+_EXPLICIT = re.compile(r"\s*@(local|cloud)\b[ \t]*[:,]?\s*", re.IGNORECASE)
+
+
+def split_explicit(text: str) -> tuple[str | None, str]:
+    """('local'|'cloud'|None, the text without the prefix)."""
+    m = _EXPLICIT.match(text or "")
+    if not m:
+        return None, text
+    return m.group(1).lower(), text[m.end():]
+
+
+@dataclass
+class RouteRequest:
+    text: str                      # what the user wrote; may start with @local / @cloud
+    command: str = "chat"          # chat | ask
+    selection: str = ""            # :HybridAsk's selected code
+    context: str = ""              # everything else that goes along (history, surrounding code)
+    path: str | None = None        # the buffer the text comes from
+    prompt_chars: int | None = None  # the whole prompt as it would be sent, when known
+    sticky: Finding | None = None  # the chat already carried sensitive text
+
+
+@dataclass
+class Verdict:
+    """The router model's classification."""
+    side: str
+    reason: str
+
+
+@dataclass
+class Decision:
+    backend: str | None            # None when refused
+    side: str | None               # local | cloud (the backend's kind)
+    role: str
+    reason: str                    # short, for the answer header
+    step: str                      # privacy | explicit | fixed | budget | size | rules | router | default
+    model: str | None = None
+    text: str = ""                 # the request without its @local/@cloud prefix
+    sensitive: str | None = None   # the privacy rule that matched
+    refused: str | None = None     # why nothing can be sent
+    notice: str | None = None      # something the user should hear about (@cloud ignored, detour)
+    fallback: str | None = None    # backend to try when this one fails before its first token
+    router_model: str | None = None  # set when the router model may still decide
+    finding: Finding | None = field(default=None, repr=False)
+
+    def as_table(self) -> dict:
+        return {"backend": self.backend, "side": self.side, "model": self.model, "role": self.role,
+                "reason": self.reason, "step": self.step, "sensitive": self.sensitive, "refused": self.refused,
+                "notice": self.notice, "fallback": self.fallback}
+
+
+def estimate_tokens(chars: int) -> int:
+    return (chars + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+class Router:
+    """Decides for one config; build a new one when the config changes."""
+
+    def __init__(self, config):
+        self.config = config
+        raw = config.raw.get("routing") if isinstance(config.raw.get("routing"), dict) else {}
+        backends = config.backends
+        self.local = raw.get("local") or next((n for n, b in backends.items() if b.local), None)
+        self.cloud = raw.get("cloud") or next((n for n, b in backends.items() if not b.local), None)
+        self.router_timeout = float(raw.get("router_timeout") or DEFAULT_ROUTER_TIMEOUT)
+        self.cooldown = float(raw.get("cooldown") or DEFAULT_COOLDOWN)
+        self.user_rules = tuple(user_rules(raw.get("rules") or []))
+        self.builtin_rules = BUILTIN_RULES if raw.get("builtin_rules", True) is not False else ()
+        self.privacy = PrivacyRules.from_config(config.raw)
+
+    # -- the pipeline ---------------------------------------------------------------
+
+    def decide(self, req: RouteRequest, *, active: str = "auto", down: dict | None = None,
+               over_budget: str | None = None, verdict: Verdict | None = None,
+               models: dict | None = None) -> Decision:
+        down = down or {}
+        explicit, text = split_explicit(req.text)
+        role = "editor" if req.command == "ask" else "query"
+        base = {"role": role, "text": text}
+
+        finding = (req.sticky or self.privacy.check_path(req.path) or self.privacy.check_text(text)
+                   or self.privacy.check_text(req.selection) or self.privacy.check_text(req.context))
+        if finding:
+            return self._finish(self._private(finding, explicit, active, base), models)
+
+        if explicit:
+            name = self.local if explicit == "local" else self.cloud
+            if name is None:
+                return self._finish(Decision(None, None, reason=f"@{explicit}", step="explicit", **base,
+                                             refused=f"@{explicit}: no {explicit} backend in setup.yaml "
+                                                     f"(add one, or name it in routing.{explicit})"), models)
+            return self._finish(Decision(name, None, reason=f"@{explicit}", step="explicit", **base), models)
+
+        if active != "auto":
+            return self._finish(Decision(active, None, reason="fixed backend", step="fixed", **base), models)
+
+        decision = self._auto(req, text, role, over_budget, verdict)
+        return self._finish(self._place(decision, down), models)
+
+    def _private(self, finding: Finding, explicit: str | None, active: str, base: dict) -> Decision:
+        rule = finding.rule
+        if self.local is None:
+            return Decision(None, None, reason=rule, step="privacy", sensitive=rule, finding=finding, **base,
+                            refused=f"not sent: {rule} and no local backend is configured "
+                                    "(add one with type: ollama or local: true)")
+        notice = None
+        if explicit == "cloud":
+            notice = f"@cloud ignored: {rule}, so it goes to {self.local} (local)"
+        elif active not in ("auto", self.local) and not self.config.backends[active].local:
+            notice = f"{rule}: sent to {self.local} (local), not {active}"
+        return Decision(self.local, "local", reason=rule, step="privacy", sensitive=rule, notice=notice,
+                        finding=finding, **base)
+
+    def _auto(self, req: RouteRequest, text: str, role: str, over_budget, verdict) -> Decision:
+        def to(side, reason, step, role=role):
+            return Decision(None, side, role=role, reason=reason, step=step, text=text)
+
+        if over_budget:
+            return to("local", over_budget, "budget")
+
+        window = self._local_window()
+        chars = req.prompt_chars if req.prompt_chars is not None else len(text) + len(req.selection) + len(req.context)
+        tokens = estimate_tokens(chars)
+        if window and tokens > window - min(OUTPUT_RESERVE, window // 4):
+            return to("cloud", f"~{_k(tokens)} tokens > local context {_k(window)}", "size",
+                      "research" if req.command == "chat" else role)
+
+        words, code_lines = _split_code(text)
+        code_lines += req.selection.count("\n") + (1 if req.selection else 0)
+        words = words[:RULE_TEXT_LIMIT]
+        for rule in self.user_rules:
+            if _applies(rule, words, req.command, code_lines):
+                return to(rule.to, rule.reason, "rules", _role(rule, req.command, role))
+        if verdict is not None:
+            return to(verdict.side, verdict.reason, "router")
+        decision = self._builtin(words, req, code_lines, to, role)
+        if self.local is not None:  # the router model may still overrule the built-in rules
+            decision.router_model = self.config.backends[self.local].agent_models.get("router")
+        return decision
+
+    def _builtin(self, words: str, req: RouteRequest, code_lines: int, to, role) -> Decision:
+        files = len(set(_FILE.findall(words)))
+        for rule in self.builtin_rules:
+            if rule.to == "cloud" and _applies(rule, words, req.command, code_lines):
+                return to("cloud", rule.reason, "rules", _role(rule, req.command, role))
+        if files >= MANY_FILES:
+            return to("cloud", f"multi-file change ({files} files)", "rules")
+        for rule in self.builtin_rules:
+            if rule.to == "local" and _applies(rule, words, req.command, code_lines):
+                return to("local", rule.reason, "rules")
+            if rule.max_code_lines and rule.regex.search(words) and code_lines > rule.max_code_lines:
+                return to("cloud", f"explaining a lot of code ({code_lines} lines)", "rules")
+        return to("local", "routine edit" if req.command == "ask" else "routine question", "default")
+
+    def _place(self, d: Decision, down: dict) -> Decision:
+        """Turn a side into a backend: a missing or cooling-down side hands over to the other."""
+        want, other = (self.local, self.cloud) if d.side == "local" else (self.cloud, self.local)
+        if want is None:
+            if other is None:  # cannot happen with a valid config, which has a backend
+                return replace(d, refused="no backend configured")
+            return replace(d, backend=other, reason=f"{d.reason}; no {d.side} backend configured", router_model=None)
+        if want in down and other is not None and other not in down:
+            # No notice: the failure was announced once, and the header says why.
+            return replace(d, backend=other, reason=f"{d.reason}; {want} is down (retry in {down[want]:.0f} s)",
+                           router_model=None)
+        return replace(d, backend=want, fallback=other)
+
+    def retarget(self, d: Decision, name: str, why: str | None, models: dict | None, role: str | None = None) -> Decision:
+        """The same request sent to backend `name` instead (a fallback, or another role)."""
+        moved = replace(d, backend=name, role=role or d.role, fallback=None, router_model=None,
+                        reason=f"{d.reason}; {why}" if why else d.reason)
+        return self._finish(moved, models)
+
+    def _finish(self, d: Decision, models: dict | None) -> Decision:
+        if d.backend is None:
+            return d
+        cfg = self.config.backends[d.backend]
+        model = (models or {}).get(d.backend) or cfg.model_for(d.role)
+        fallback = d.fallback if d.step not in ("privacy", "explicit", "fixed") else None
+        return replace(d, side=cfg.kind, model=model, fallback=fallback)
+
+    def _local_window(self) -> int | None:
+        if self.local is None or self.cloud is None:
+            return None
+        return self.config.backends[self.local].context_window or ASSUMED_LOCAL_CONTEXT
+
+
+def _split_code(text: str) -> tuple[str, int]:
+    """The request's own words (fenced code removed) and how many lines of code it carries."""
+    code_lines = 0
+    for block in _FENCE.findall(text):
+        code_lines += max(block.count("\n") - 1, 0)
+    return _FENCE.sub(" ", text) if code_lines or "```" in text else text, code_lines
+
+
+def _applies(rule: Rule, words: str, command: str, code_lines: int) -> bool:
+    if rule.command and rule.command != command:
+        return False
+    if rule.max_code_lines is not None and code_lines > rule.max_code_lines:
+        return False
+    return rule.regex.search(words) is not None
+
+
+def _role(rule: Rule, command: str, role: str) -> str:
+    # An edit always needs the editor model; research is for questions.
+    return rule.role if rule.role and command == "chat" else role
+
+
+def _k(tokens: int) -> str:
+    return f"{tokens / 1000:.1f}k" if tokens < 10000 else f"{tokens // 1000}k"
+
+
+def user_rules(items: list) -> list[Rule]:
+    """routing.rules from setup.yaml (already validated by config.py)."""
+    rules = []
+    for i, item in enumerate(items):
+        words = item.get("words") or []
+        if isinstance(words, str):
+            words = [words]
+        regexes = item.get("regex") or []
+        if isinstance(regexes, str):
+            regexes = [regexes]
+        parts = [re.escape(w).replace(r"\ ", r"\s+") for w in words]
+        pattern = "|".join(parts)
+        compiled = [_compile(pattern)] if parts else []
+        compiled += [re.compile(rx, re.IGNORECASE) for rx in regexes]
+        regex = compiled[0] if len(compiled) == 1 else re.compile("|".join(f"(?:{c.pattern})" for c in compiled), re.IGNORECASE)
+        label = item.get("reason") or f"routing.rules[{i}]: " + ", ".join(list(words) + list(regexes))[:40]
+        rules.append(Rule(to=item["to"], reason=label, regex=regex, role=item.get("role"),
+                          command=item.get("command"), source=f"routing.rules[{i}]"))
+    return rules
