@@ -84,16 +84,35 @@ class FakeServer:
                     body = json.loads(raw)
                 except ValueError:
                     body = None
-                server._record(self, body)
+                server._record(self, body, raw)
                 server.handle_post(self, body)
 
         return Handler
 
-    def _record(self, handler, body):
+    def _record(self, handler, body, raw: bytes = b""):
         self.requests.append({
             "method": handler.command, "path": handler.path,
-            "headers": {k.lower(): v for k, v in handler.headers.items()}, "json": body,
+            "headers": {k.lower(): v for k, v in handler.headers.items()}, "json": body, "raw": raw,
         })
+
+    def received_text(self) -> str:
+        """Every string the server was sent, decoded from the JSON bodies, joined."""
+        out = []
+
+        def walk(value):
+            if isinstance(value, str):
+                out.append(value)
+            elif isinstance(value, dict):
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+
+        for r in self.requests:
+            walk(r["json"])
+            out.append(r["raw"].decode("utf-8", "replace"))
+        return "\n".join(out)
 
     def send_json(self, h, status: int, obj, extra: dict | None = None):
         data = json.dumps(obj).encode()

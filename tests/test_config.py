@@ -103,6 +103,32 @@ def test_every_bad_value_names_file_and_key(tmp_path, text, expected):
     assert expected in error_of(text, tmp_path)
 
 
+TWO = ("backend:\n  ollama: {type: ollama, base_url: 'http://localhost:11434', default_model: m}\n"
+       "  groq: {type: openai, base_url: 'https://api.groq.com/openai/v1', default_model: g}\n")
+
+
+@pytest.mark.parametrize("routing, expected", [
+    ("routing: {cloud: grok}", "setup.yaml: routing.cloud: 'grok' is not a backend here; use one of: ollama, groq"),
+    ("routing: {local: groq}", "setup.yaml: routing.local: 'groq' is a cloud backend; name a local one, or set "
+                               "backend.groq.local: true if it runs on this machine"),
+    ("routing: {rules: [{regex: '(unclosed', to: cloud}]}",
+     "setup.yaml: routing.rules[0].regex[0]: not a valid regex (missing ), unterminated subpattern at position 0)"),
+    ("routing: {rules: [{words: [x], to: elsewhere}]}",
+     "setup.yaml: routing.rules[0].to: must be local or cloud, got 'elsewhere'"),
+    ("routing: {rules: [{to: cloud}]}", "setup.yaml: routing.rules[0]: needs words: [...] or regex: '...'"),
+    ("routing: {rules: [{match: x, to: cloud}]}", "setup.yaml: routing.rules[0].match: unknown key; a rule has words, regex"),
+    ("routing: {rules: [{words: [x, 42], to: cloud}]}", "setup.yaml: routing.rules[0].words[1]: expected text, got 42"),
+    ("routing: {rules: {words: x}}", "setup.yaml: routing.rules: expected a list of rules"),
+    ("routing: {rules: [{words: x, to: cloud, role: boss}]}",
+     "setup.yaml: routing.rules[0].role: must be query, editor or research"),
+    ("routing: {cooldown: 0}", "setup.yaml: routing.cooldown: expected a positive number of seconds, got 0"),
+    ("routing: {router_timeout: soon}", "setup.yaml: routing.router_timeout: expected a positive number of seconds, got 'soon'"),
+    ("privacy: {local_only_patterns: ['[a-']}", "setup.yaml: privacy.local_only_patterns[0]: not a valid regex"),
+])
+def test_bad_routing_names_the_key(tmp_path, routing, expected):
+    assert expected in error_of(TWO + routing + "\n", tmp_path)
+
+
 def test_missing_and_unreadable_files(tmp_path):
     with pytest.raises(ConfigError, match="setup.yaml: file not found"):
         load_config(str(tmp_path / "setup.yaml"))

@@ -334,6 +334,8 @@ class Engine:
                 self.availability.ok(decision.backend)
             return result
         self.availability.failed(decision.backend, result["message"] or "", self.router.cooldown)
+        if decision.sensitive:
+            result["message"] = f"{result['message']} — not sent to the cloud: {decision.sensitive}"
         other = decision.fallback
         if other is None:
             return result

@@ -74,6 +74,9 @@ _BUILTIN = [
         r"design (?:decision|choice)s?", r"best approach", r"alternatives? to", r"when to use")),
     ("cloud", "tricky tests", _words(
         r"tricky edge cases?", r"property-based", r"fuzz(?:ing|er)?", r"concurrency tests?")),
+    ("cloud", "creative writing", _words(
+        r"blog post", r"essay", r"short story", r"poem", r"marketing copy", r"press release", r"landing page copy",
+        r"cover letter", r"speech", r"announcement")),
     ("cloud", "research", _words(
         r"research", r"literature", r"state of the art", r"survey (?:of|the)", r"deep dive", r"in depth",
         r"thorough(?:ly)? analy\w+"), "research"),
