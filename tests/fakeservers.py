@@ -35,6 +35,8 @@ class FakeServer:
         self.headers: dict[str, str] = {}
         self.api_key: str | None = None
         self.models = ["fake-model", "other-model"]
+        self.model_replies: dict[str, str] = {}  # a reply per model (e.g. a router model's verdict)
+        self.model_waits: dict[str, float] = {}  # seconds a model thinks before its first token
         self.usage = (11, 7)
         self.requests: list[dict] = []
         self.disconnects: list[float] = []
@@ -58,9 +60,12 @@ class FakeServer:
     def chat_requests(self) -> list[dict]:
         return [r for r in self.requests if r["method"] == "POST"]
 
-    def pieces(self) -> list[str]:
+    def pieces(self, model: str | None = None) -> list[str]:
+        if self.model_waits.get(model):
+            time.sleep(self.model_waits[model])
+        reply = self.model_replies.get(model, self.reply)
         n = max(1, self.chunk_size)
-        return [self.reply[i:i + n] for i in range(0, len(self.reply), n)]
+        return [reply[i:i + n] for i in range(0, len(reply), n)]
 
     # -- HTTP plumbing ------------------------------------------------------------------
 
@@ -217,7 +222,7 @@ class OllamaServer(FakeServer):
             return self.send_json(h, 404, {"error": f"model \"{model}\" not found, try pulling it first"})
         self.begin_stream(h, "application/x-ndjson")
         created = "2025-01-01T00:00:00.000000Z"
-        for piece in self.pieces():
+        for piece in self.pieces(model):
             line = {"model": model, "created_at": created, "message": {"role": "assistant", "content": piece}, "done": False}
             if not self.chunk(h, json.dumps(line).encode() + b"\n"):
                 return
@@ -281,7 +286,7 @@ class OpenAIServer(FakeServer):
                                       "logprobs": None, "finish_reason": None}]}
         if not self.chunk(h, self.event(first)):
             return
-        for piece in self.pieces():
+        for piece in self.pieces(model):
             ev = {**base, "choices": [{"index": 0, "delta": {"content": piece}, "logprobs": None, "finish_reason": None}]}
             if not self.chunk(h, self.event(ev)):
                 return

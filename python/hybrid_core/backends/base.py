@@ -177,7 +177,7 @@ class Backend:
 
     def status_error(self, response: httpx.Response, body: bytes, model: str) -> BackendError:
         status = response.status_code
-        said = error_text(body)
+        said = error_text(body) or "no details"
         if status in (401, 403):
             if self.api_key:
                 return AuthError(self.name, f"the server refused the API key ({status}: {said}) — check {self.key_source}")
