@@ -8,20 +8,30 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ask_apply  # noqa: E402
+import route  # noqa: E402
 
-BENCHMARKS = [ask_apply]
+BENCHMARKS = [ask_apply, route]
+
+
+def ms(value: float) -> str:
+    return f"{value:.1f} ms" if value >= 1 else f"{value * 1000:.0f} µs"
 
 
 def main() -> None:
-    results = [b.main() for b in BENCHMARKS]
+    results = []
+    for bench in BENCHMARKS:
+        found = bench.main()
+        results.extend(found if isinstance(found, list) else [found])
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
     with open(out, "w") as f:
         f.write(f"# Benchmark results\n\n{time.strftime('%Y-%m-%d %H:%M')} on {platform.platform()}, "
                 f"{os.cpu_count()} cores, Python {platform.python_version()}\n\n")
-        f.write("| benchmark | median | spread | baseline | ratio | goal | met |\n|---|---|---|---|---|---|---|\n")
+        f.write("| benchmark | figure | spread | baseline (same run) | ratio | goal | met |\n"
+                "|---|---|---|---|---|---|---|\n")
         for r in results:
-            f.write(f"| {r['name']} | {r['median_ms']:.1f} ms | {r['min_ms']:.1f}–{r['max_ms']:.1f} ms | "
-                    f"{r['raw_set_lines_ms']:.1f} ms | {r['ratio']:.1f}x | {r['goal']} | {'yes' if r['met'] else 'no'} |\n")
+            f.write(f"| {r['name']} | {r['stat']} {ms(r['value_ms'])} | {ms(r['min_ms'])}–{ms(r['max_ms'])} | "
+                    f"{r['baseline']} {ms(r['baseline_ms'])} | {r['ratio']:.1f}x | {r['goal']} | "
+                    f"{'yes' if r['met'] else 'no'} |\n")
     print(f"written: {out}")
 
 

@@ -17,13 +17,15 @@ DEMO = os.path.join(ROOT, ".demo")
 SETUP_YAML = """\
 # hybrid.nvim demo config, written by `make demo`.
 defaults:
-  backend: local
+  backend: auto               # route each request; every answer's header says where and why
 backend:
-  local:
+  llama:
     type: openai              # llama.cpp's server speaks the OpenAI protocol
     base_url: {base_url}
     default_model: {model}
-  # A cloud backend: uncomment, export OPENROUTER_API_KEY, then press <C-x> in the chat.
+    context_window: 4096
+  # A cloud backend: uncomment and export OPENROUTER_API_KEY. Hard questions (race conditions,
+  # architecture, security review...) then go there; secrets and .env files never do.
   # openrouter:
   #   type: openai
   #   base_url: https://openrouter.ai/api/v1
@@ -50,7 +52,8 @@ vim.api.nvim_create_autocmd('VimEnter', {{
     vim.cmd('HybridChat')
     vim.cmd('startinsert')
     vim.notify('(hybrid) demo: type a question, <Esc> then <CR> sends it; <C-x> switches backend. '
-      .. 'In example.py: select lines, :HybridAsk <what to change>, then ga / gr. :qa quits')
+      .. 'In example.py: select lines, :HybridAsk <what to change>, then ga / gr. '
+      .. ':HybridRoute <text> shows where a request would go. :qa quits')
   end,
 }})
 """

@@ -179,3 +179,11 @@ def test_router_model_is_offered_before_the_builtin_rules_only():
     assert r.decide(RouteRequest("terraform it")).router_model is None  # a user rule decided
     assert r.decide(RouteRequest("hi", path="/p/.env")).router_model is None
     assert r.decide(RouteRequest("rename x"), verdict=Verdict("cloud", "tiny judged it hard")).backend == "groq"
+
+
+def test_code_is_counted_and_left_out_even_when_a_fence_is_not_closed():
+    r = router()
+    text = "rename it\n```python\n" + "race condition\n" * 200  # an unclosed paste
+    d = r.decide(RouteRequest(text))
+    assert d.reason == "refactoring"
+    assert r.decide(RouteRequest("explain\n```python\n" + "x = 1\n" * 200)).reason.startswith("explaining a lot of code")

@@ -493,3 +493,4 @@ class Engine:
                 await backend.aclose()
             except Exception:
                 pass
+        await self.loop.shutdown_asyncgens()  # close half-read streams now, not at garbage collection

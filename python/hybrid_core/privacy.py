@@ -15,19 +15,21 @@ from dataclasses import dataclass
 
 BUILTIN_PATHS = (".env*", "*.pem", "*.key", "id_rsa*", "*secret*")
 
-# (label, regex). Each pattern starts with a literal so the regex engine can skip ahead fast.
+# (label, regex, anchors): a pattern runs only when one of its literal anchors is in the text;
+# `in` is a plain substring search, far cheaper than a regex that starts with an alternation.
 BUILTIN_PATTERNS = (
-    ("a private key block", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY"),
-    ("an AWS access key", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}"),
-    ("an AWS secret key", r"(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+=]{40}"),
-    ("a GitHub token", r"gh[pousr]_[A-Za-z0-9]{36}"),
-    ("a GitHub token", r"github_pat_[A-Za-z0-9_]{22,}"),
-    ("a GitLab token", r"gl(?:pat|dt|rt|ptt|soat|ft|cbt)-[A-Za-z0-9_-]{20}"),
-    ("a Slack token", r"xox[abposre]-[A-Za-z0-9-]{10,}"),
-    ("a Slack webhook", r"hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}"),
-    ("an Anthropic key", r"sk-ant-[A-Za-z0-9_-]{20,}"),
+    ("a private key block", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY", ("PRIVATE KEY",)),
+    ("an AWS access key", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}", ("AKIA", "ASIA", "ABIA", "ACCA")),
+    ("an AWS secret key", r"(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+=]{40}",
+     ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY")),
+    ("a GitHub token", r"gh[pousr]_[A-Za-z0-9]{36}", ("gh",)),
+    ("a GitHub token", r"github_pat_[A-Za-z0-9_]{22,}", ("github_pat_",)),
+    ("a GitLab token", r"gl(?:pat|dt|rt|ptt|soat|ft|cbt)-[A-Za-z0-9_-]{20}", ("gl",)),
+    ("a Slack token", r"xox[abposre]-[A-Za-z0-9-]{10,}", ("xox",)),
+    ("a Slack webhook", r"hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}", ("hooks.slack.com/",)),
+    ("an Anthropic key", r"sk-ant-[A-Za-z0-9_-]{20,}", ("sk-ant-",)),
     # OpenAI keys are long runs with upper case in them; kebab-case words ("task-list-...") are not.
-    ("an OpenAI key", r"sk-(?!ant-)(?=[A-Za-z0-9_-]{0,300}?[A-Z])[A-Za-z0-9_-]{20,}"),
+    ("an OpenAI key", r"sk-(?!ant-)(?=[A-Za-z0-9_-]{0,300}?[A-Z])[A-Za-z0-9_-]{20,}", ("sk-",)),
 )
 
 
@@ -40,10 +42,10 @@ class Finding:
 class PrivacyRules:
     def __init__(self, paths=(), patterns=()):
         self.paths = BUILTIN_PATHS + tuple(paths)
-        labelled = list(BUILTIN_PATTERNS) + [(f"the pattern {p!r} (privacy.local_only_patterns)", p) for p in patterns]
+        labelled = list(BUILTIN_PATTERNS) + [(f"the pattern {p!r} (privacy.local_only_patterns)", p, ()) for p in patterns]
         # One search per pattern: each keeps its literal prefix fast path, which one big
         # alternation would lose (about 10x slower on a 1 MB buffer).
-        self.patterns = [(label, re.compile(rx)) for label, rx in labelled]
+        self.patterns = [(label, re.compile(rx), anchors) for label, rx, anchors in labelled]
 
     @classmethod
     def from_config(cls, raw: dict) -> PrivacyRules:
@@ -66,7 +68,9 @@ class PrivacyRules:
     def check_text(self, text: str | None) -> Finding | None:
         if not text:
             return None
-        for label, regex in self.patterns:
+        for label, regex, anchors in self.patterns:
+            if anchors and not any(a in text for a in anchors):
+                continue
             if regex.search(text):
                 return Finding(f"{label} in the text", "text")
         return None
