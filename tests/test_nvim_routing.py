@@ -214,3 +214,15 @@ def test_bad_routing_config_keeps_the_last_good_one(editor, ollama, openai, tmp_
     ed.cmd("HybridChat why is this flaky?")
     lines = ed.wait_answer(2)
     assert answer_headers(lines)[1] == "## cloud · groq · fake-model · complex debugging"
+
+
+def test_checkhealth_reports_routing(editor, ollama, openai):
+    extra = ("routing:\n  rules:\n    - {words: [terraform], to: cloud}\n"
+             "privacy:\n  local_only_patterns: ['ACME-[0-9]+']\n")
+    ed = editor(auto(ollama.url, openai.url, extra), env=KEY)
+    ed.cmd("checkhealth hybrid")
+    text = "\n".join(ed.nvim.current.buffer[:])
+    assert "defaults.backend is auto: each request is routed" in text
+    assert "- ✅ OK local side: ollama; cloud side: groq" in text
+    assert "- ✅ OK rules: 1 of yours, then the built-in task rules; router model: none; fallback cooldown 30s" in text
+    assert "plus 0 path(s) and 1 pattern(s) of yours" in text

@@ -46,6 +46,22 @@ local function report_backend(h, b)
   end
 end
 
+local function report_routing(h, r)
+  h.start('hybrid.nvim: routing')
+  h.info(r.auto and 'defaults.backend is auto: each request is routed' or 'a fixed backend; :HybridBackend auto routes')
+  if r['local'] then
+    h.ok(('local side: %s; cloud side: %s'):format(r['local'], r.cloud or 'none'))
+  else
+    h.warn('no local backend: sensitive requests (secrets, .env, keys) are refused', { 'add one with type: ollama or local: true' })
+  end
+  if not r.cloud then h.info('no cloud backend: auto mode answers everything locally') end
+  h.ok(('rules: %d of yours%s; router model: %s; fallback cooldown %gs'):format(r.user_rules,
+    r.builtin_rules and ', then the built-in task rules' or ' only', r.router_model
+      and ('%s (%gs budget)'):format(r.router_model, r.router_timeout) or 'none', r.cooldown))
+  h.ok(('privacy: built-in files and secret patterns, plus %d path(s) and %d pattern(s) of yours; '
+    .. 'never sent to a cloud backend'):format(r.private_paths, r.private_patterns))
+end
+
 function M.check()
   local h = vim.health
   h.start('hybrid.nvim')
@@ -66,6 +82,7 @@ function M.check()
   end
   h.ok('valid')
   if report.keys_file_open then h.warn('keys.yaml can be read by other users', { 'chmod 600 keys.yaml' }) end
+  report_routing(h, report.routing)
   h.start('hybrid.nvim: backends')
   for _, b in ipairs(report.backends) do report_backend(h, b) end
   local data = options.data_dir()

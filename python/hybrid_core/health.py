@@ -15,6 +15,8 @@ from .backends import make_backend, safe_url
 from .config import display_path, load_config
 from .errors import HybridError
 from .keys import KeyResolver, keys_file_readable_by_others
+from .privacy import BUILTIN_PATHS, BUILTIN_PATTERNS
+from .routing import Router
 
 
 async def check_backend(cfg, keys: KeyResolver) -> dict:
@@ -46,9 +48,23 @@ async def check(path: str) -> dict:
         report["config_error"] = str(e)
         return report
     report["keys_file_open"] = keys_file_readable_by_others(config.keys_path)
+    report["routing"] = routing_summary(config)
     keys = KeyResolver(config.keys_path)
     report["backends"] = await asyncio.gather(*(check_backend(b, keys) for b in config.backends.values()))
     return report
+
+
+def routing_summary(config) -> dict:
+    router = Router(config)
+    local = config.backends.get(router.local) if router.local else None
+    return {
+        "auto": config.default_backend == "auto", "local": router.local, "cloud": router.cloud,
+        "user_rules": len(router.user_rules), "builtin_rules": bool(router.builtin_rules),
+        "router_model": local.agent_models.get("router") if local else None, "router_timeout": router.router_timeout,
+        "cooldown": router.cooldown,
+        "private_paths": len(router.privacy.paths) - len(BUILTIN_PATHS),
+        "private_patterns": len(router.privacy.patterns) - len(BUILTIN_PATTERNS),
+    }
 
 
 def main() -> None:
