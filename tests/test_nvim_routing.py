@@ -226,3 +226,16 @@ def test_checkhealth_reports_routing(editor, ollama, openai):
     assert "- ✅ OK local side: ollama; cloud side: groq" in text
     assert "- ✅ OK rules: 1 of yours, then the built-in task rules; router model: none; fallback cooldown 30s" in text
     assert "plus 0 path(s) and 1 pattern(s) of yours" in text
+
+
+def test_sensitive_text_with_no_local_backend_is_refused(editor, openai):
+    ed = editor("backend:\n"
+                f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n", env=KEY)
+    ed.cmd("HybridChat why does AKIAIOSFODNN7EXAMPLE not work?")
+    lines = ed.wait_answer()
+    assert answer_headers(lines) == ["## not sent · an AWS access key in the text"]
+    refusal = ("not sent: an AWS access key in the text and no local backend is configured "
+               "(add one with type: ollama or local: true)")
+    assert f"> **error:** {refusal}" in lines
+    assert ed.messages("error") == [f"(hybrid) {refusal}"]
+    assert openai.requests == []
