@@ -29,6 +29,9 @@ command('HybridAsk', function(args) hybrid().ask_command(args) end,
 command('HybridRoute', function(args) hybrid().route_command(args) end,
   { nargs = '+', range = true, desc = 'hybrid: show where a request would go and why (sends nothing)' })
 
+command('HybridStats', function() hybrid().stats_command() end,
+  { desc = 'hybrid: tokens, cost and speed per backend and model; what going hybrid saved' })
+
 command('HybridAccept', function() hybrid().accept_command() end, { desc = 'hybrid: apply the pending edit' })
 
 command('HybridReject', function() hybrid().reject_command() end, { desc = 'hybrid: drop the pending edit' })

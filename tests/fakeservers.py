@@ -35,6 +35,7 @@ class FakeServer:
         self.headers: dict[str, str] = {}
         self.api_key: str | None = None
         self.models = ["fake-model", "other-model"]
+        self.context_length = 32768  # what Ollama's /api/show reports in model_info
         self.model_replies: dict[str, str] = {}  # a reply per model (e.g. a router model's verdict)
         self.model_waits: dict[str, float] = {}  # seconds a model thinks before its first token
         self.usage = (11, 7)
@@ -58,7 +59,7 @@ class FakeServer:
         self._httpd.server_close()
 
     def chat_requests(self) -> list[dict]:
-        return [r for r in self.requests if r["method"] == "POST"]
+        return [r for r in self.requests if r["method"] == "POST" and r["path"].endswith(("/api/chat", "/chat/completions"))]
 
     def pieces(self, model: str | None = None) -> list[str]:
         if self.model_waits.get(model):
@@ -202,6 +203,17 @@ class FakeServer:
 class OllamaServer(FakeServer):
     protocol = "ollama"
 
+    def show(self, h, body):
+        model = (body or {}).get("model")
+        if model not in self.models:
+            return self.send_json(h, 404, {"error": f"model '{model}' not found"})
+        self.send_json(h, 200, {
+            "modelfile": "# Modelfile", "parameters": "stop \"<|im_end|>\"", "template": "{{ .Prompt }}",
+            "details": {"format": "gguf", "family": "qwen2", "parameter_size": "7.6B", "quantization_level": "Q4_K_M"},
+            "model_info": {"general.architecture": "qwen2", "qwen2.context_length": self.context_length,
+                           "qwen2.embedding_length": 3584},
+        })
+
     def handle_get(self, h):
         if h.path == "/api/tags":
             self.send_json(h, 200, {"models": [
@@ -213,6 +225,8 @@ class OllamaServer(FakeServer):
             self.send_raw(h, 404, b"404 page not found", "text/plain")
 
     def handle_post(self, h, body):
+        if h.path == "/api/show":
+            return self.show(h, body)
         if h.path != "/api/chat":
             return self.send_raw(h, 404, b"404 page not found", "text/plain")
         if self.scripted_status(h):
@@ -251,6 +265,8 @@ class OpenAIServer(FakeServer):
         super().__init__()
         self.comments = True  # OpenRouter-style keep-alive comments
         self.cached_tokens = 0
+        self.cost: float | None = None  # OpenRouter adds usage.cost (USD it charged)
+        self.send_usage = True  # llama.cpp's server sends no usage chunk
 
     def handle_get(self, h):
         if h.path != f"{self.prefix}/models":
@@ -303,10 +319,12 @@ class OpenAIServer(FakeServer):
             return self.end_chunks(h)
         stop = {**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]}
         self.chunk(h, self.event(stop))
-        if (body or {}).get("stream_options", {}).get("include_usage"):
+        if self.send_usage and (body or {}).get("stream_options", {}).get("include_usage"):
             usage = {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1],
                      "total_tokens": sum(self.usage),
                      "prompt_tokens_details": {"cached_tokens": self.cached_tokens}}
+            if self.cost is not None:
+                usage["cost"] = self.cost
             self.chunk(h, self.event({**base, "choices": [], "usage": usage}))
         self.chunk(h, b"data: [DONE]\n\n")
         self.end_chunks(h)

@@ -13,6 +13,13 @@ local handlers = {
   ask_start = function(ev) require('hybrid.ask').on_start(ev) end,
   ask_end = function(ev) require('hybrid.ask').on_end(ev) end,
   turn_end = function(ev) require('hybrid.chat').on_turn_end(ev) end,
+  confirm = function(ev)
+    -- After this batch: a picker may wait for the user, the stream must not.
+    vim.schedule(function()
+      vim.ui.select({ 'Send anyway', 'Do not send' }, { prompt = '(hybrid) ' .. ev.message, kind = 'hybrid_confirm' },
+        function(choice) require('hybrid.host').send('hybrid_confirm', ev.id, choice == 'Send anyway') end)
+    end)
+  end,
 }
 
 function M.dispatch(batch)

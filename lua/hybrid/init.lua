@@ -11,6 +11,32 @@ function M.status()
   return require('hybrid.state').status()
 end
 
+--- A short string for a statusline: "auto:ollama qwen2.5-coder:7b $0.12" (mode or backend,
+--- model, spend today, "/limit" with a daily budget, " …" while answering). No I/O: it
+--- reads what the host last pushed, so it is fine on every redraw. '' before the host runs.
+function M.statusline()
+  local state = package.loaded['hybrid.state']
+  if not state or state.line == '' then return '' end
+  return state.inflight > 0 and (state.line .. ' …') or state.line
+end
+
+--- Usage per period (today, month, all), backend and model, with spend, budget and savings.
+--- With cb: cb(stats, err) later, never blocking. Without: returns the table (waits for the
+--- host and a small disk read; prefer the callback in mappings and autocommands).
+function M.stats(cb)
+  local host = require('hybrid.host')
+  if cb then return host.request('hybrid_stats_reply', cb) end
+  if not host.ensure() then return nil end
+  local ok, result = pcall(vim.rpcrequest, host.channel(), 'hybrid_stats')
+  if not ok then
+    require('hybrid.notify').error('stats(): ' .. tostring(result):gsub('^.-Exception: ', ''))
+    return nil
+  end
+  return result
+end
+
+function M.stats_command() require('hybrid.stats').open() end
+
 -- Command handlers (plugin/hybrid.lua calls these lazily).
 
 -- A command's text, with the range's lines attached as context; and the file they came from.

@@ -3,10 +3,25 @@ local M = {}
 
 M.current = nil -- the host's latest state table
 M.inflight = 0 -- answers streaming now
+M.line = '' -- statusline text, made when the state changes so statusline() costs nothing
 local waiting = {}
+
+local function money(x)
+  if x > 0 and x < 0.01 then return '<$0.01' end
+  return ('$%.2f'):format(x)
+end
+
+local function statusline_text(s)
+  local where = s.mode == 'auto' and ('auto:' .. (s.backend or '?')) or (s.backend or '?')
+  local spend = s.spend or {}
+  local cost = money(spend.today_usd or 0)
+  if spend.daily_usd then cost = cost .. '/' .. money(spend.daily_usd) end
+  return ('%s %s %s'):format(where, s.model or '?', cost)
+end
 
 function M.update(state)
   M.current = state
+  M.line = statusline_text(state)
   local fns = waiting
   waiting = {}
   for _, fn in ipairs(fns) do fn(state) end
@@ -21,6 +36,7 @@ end
 function M.reset()
   M.current = nil
   M.inflight = 0
+  M.line = ''
 end
 
 function M.status()
@@ -39,6 +55,7 @@ function M.status()
       ttft_ms = last.ttft_ms,
       tokens_in = last.tokens_in,
       tokens_out = last.tokens_out,
+      cost_usd = last.cost_usd,
     } or nil,
   }
 end

@@ -26,6 +26,8 @@ class Conversation:
     id: str
     turns: list[Turn] = field(default_factory=list)
     sensitive: Finding | None = None  # once set, every later turn stays local
+    dropped_told: int = 0  # how many old messages the user was told were left out
+    summary: tuple[int, str] | None = None  # (messages summarized, the summary)
 
     def messages(self) -> list[dict]:
         """System prompt, then every turn; partial answers count as said (the user saw them)."""

@@ -253,6 +253,11 @@ class _Validator:
             v = budget.get(k)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
                 self.fail(f"budget.{k}", f"expected an amount in USD, got {_show(v)}")
+        if budget.get("on_limit") not in (None, "ask", "refuse"):
+            self.fail("budget.on_limit", f"must be ask or refuse, got {_show(budget.get('on_limit'))}")
+        context = self.mapping(data.get("context"), "context")
+        if context.get("summarize") not in (None, True, False):
+            self.fail("context.summarize", f"expected true or false, got {_show(context.get('summarize'))}")
 
     def routing(self, routing: dict, backends: dict) -> None:
         for side in ("local", "cloud"):

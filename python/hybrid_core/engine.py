@@ -14,22 +14,32 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
+from .accounting import Accountant, Outcome
 from .availability import Availability
 from .backends import Backend, ChatRequest, Delta, Finish, Usage, make_backend, safe_url
+from .caching import mark_cache
 from .chat import SYSTEM_PROMPT, Conversation, Turn
 from .config import Config, builtin_config, default_config_path, display_path, load_config
+from .context import fit, ollama_num_ctx
 from .edits import EditRequest, edit_messages, extract_code, fit_replacement
 from .errors import BackendError, ConfigError, HybridError
 from .keys import KeyResolver
+from .ledger import Ledger
 from .logs import setup_logging
 from .outbox import Outbox
+from .pricing import DEFAULT_PRICES_DATE
 from .router_model import classify
 from .routing import Decision, Router, RouteRequest
+from .stats import usage_stats
+from .tokens import content_text, messages_tokens
 
 log = logging.getLogger("hybrid")
 
 CONFIG_POLL_SECONDS = 1.0
+SUMMARY_PROMPT = ("Summarize this conversation in at most five sentences for the assistant that continues it. "
+                  "Keep names, decisions, file names and code identifiers.")
 
 
 class Engine:
@@ -51,6 +61,10 @@ class Engine:
         self.last: dict | None = None
         self.router: Router | None = None
         self.availability = Availability()
+        self.ledger = Ledger(os.path.join(data_dir, "usage.sqlite3")) if data_dir else None
+        self.accountant = Accountant(self.ledger, self._notify)
+        self.windows: dict[tuple[str, str], int | None] = {}  # context windows servers reported
+        self._confirms: dict[int, asyncio.Future] = {}
         self._ready = asyncio.Event()
         self._stamp: tuple | None = None
         self._watcher: asyncio.Task | None = None
@@ -93,6 +107,26 @@ class Engine:
             except HybridError as e:
                 self._put({"type": "reply", "id": reply_id, "error": str(e)})
         self._spawn(answer())
+
+    def stats(self, timeout: float = 10.0) -> dict:
+        """Usage per period, backend and model (see stats.py); waits on the loop and a disk read."""
+        return asyncio.run_coroutine_threadsafe(self._stats(), self.loop).result(timeout)
+
+    def stats_reply(self, reply_id: int) -> None:
+        async def answer():
+            try:
+                self._put({"type": "reply", "id": reply_id, "result": await self._stats()})
+            except Exception as e:
+                log.exception("stats failed")
+                self._put({"type": "reply", "id": reply_id, "error": f"stats: {e}"})
+        self._spawn(answer())
+
+    def confirm_reply(self, confirm_id: int, yes: bool) -> None:
+        def settle():
+            fut = self._confirms.get(int(confirm_id))
+            if fut is not None and not fut.done():
+                fut.set_result(bool(yes))
+        self.loop.call_soon_threadsafe(settle)
 
     def shutdown(self, timeout: float = 2.0) -> None:
         if not self._thread.is_alive():
@@ -197,6 +231,8 @@ class Engine:
     def _apply_defaults(self) -> None:
         cfg = self.config
         self.router = Router(cfg)
+        self.accountant.configure(cfg, self.router)
+        self.windows.clear()
         if not self.user_chose_backend or (self.active != "auto" and self.active not in cfg.backends):
             self.active = cfg.default_backend
             self.user_chose_backend = False
@@ -273,6 +309,7 @@ class Engine:
             self._announce(decision, conv.sensitive is None)
             if decision.finding:
                 conv.sensitive = decision.finding  # sticky: the history is resent every turn
+            decision = await self._within_budget(decision)
             self._put({"type": "turn_start", "chat": chat_id, **self._who(decision)})
             if decision.refused:
                 self._put({"type": "turn_end", "chat": chat_id, "status": "error", "message": decision.refused})
@@ -288,7 +325,7 @@ class Engine:
                 turn.backend, turn.model = d.backend, d.model
                 self._put({"type": "turn_start", "chat": chat_id, **self._who(d)})
 
-            result = await self._routed(chat_id, decision, conv.messages(), on_text, on_switch)
+            result = await self._routed(chat_id, decision, conv.messages(), on_text, on_switch, conv)
             turn.status = result["status"]
             self._put({"type": "turn_end", "chat": chat_id, **result})
 
@@ -302,7 +339,9 @@ class Engine:
     async def _decide(self, req: RouteRequest, *, dry: bool = False) -> Decision:
         """The router's decision; the router model is asked (within its time budget) unless dry."""
         router = self.router
-        decision = router.decide(req, active=self.active, down=self.availability.down(), models=self.model_override)
+        context = {"active": self.active, "models": self.model_override, "over_budget": self.accountant.over_budget(),
+                   "local_window": self.windows.get((router.local, self._model_of(router.local, req)))}
+        decision = router.decide(req, down=self.availability.down(), **context)
         if decision.router_model and not dry:
             try:
                 local = await self._backend(self.config.backends[router.local])
@@ -310,9 +349,39 @@ class Engine:
                 return decision
             verdict = await classify(local, decision.router_model, decision.text, router.router_timeout)
             if verdict is not None:
-                decision = router.decide(req, active=self.active, down=self.availability.down(),
-                                         models=self.model_override, verdict=verdict)
+                decision = router.decide(req, down=self.availability.down(), verdict=verdict, **context)
         return decision
+
+    def _model_of(self, name: str | None, req: RouteRequest) -> str | None:
+        if name is None:
+            return None
+        role = "editor" if req.command == "ask" else "query"
+        return self.model_override.get(name) or self.config.backends[name].model_for(role)
+
+    async def _within_budget(self, d: Decision) -> Decision:
+        """Past the budget, a request bound for the cloud (fixed mode, @cloud, a detour) asks
+        first, or is refused with budget.on_limit: refuse. Auto mode's own choice stays local."""
+        if d.backend is None or d.side != "cloud":
+            return d
+        over = self.accountant.over_budget()
+        if not over:
+            return d
+        if self.accountant.limits()["on_limit"] == "refuse":
+            return replace(d, backend=None, refused=f"not sent to {d.backend}: {over} (budget.on_limit: refuse)")
+        if await self._confirm(f"{over}. Send this to {d.backend} ({d.model}) anyway?"):
+            return d
+        return replace(d, backend=None, refused=f"not sent to {d.backend}: {over}")
+
+    async def _confirm(self, question: str) -> bool:
+        self._confirm_count = getattr(self, "_confirm_count", 0) + 1
+        cid = self._confirm_count
+        fut = self.loop.create_future()
+        self._confirms[cid] = fut
+        self._put({"type": "confirm", "id": cid, "message": question})
+        try:
+            return await fut
+        finally:
+            self._confirms.pop(cid, None)
 
     def _announce(self, d: Decision, first_time: bool) -> None:
         if d.refused:
@@ -326,9 +395,10 @@ class Engine:
     def _who(d: Decision) -> dict:
         return {"backend": d.backend, "model": d.model, "kind": d.side, "reason": d.reason, "step": d.step}
 
-    async def _routed(self, stream_id: str, decision: Decision, messages: list[dict], on_text, on_switch) -> dict:
+    async def _routed(self, stream_id: str, decision: Decision, messages: list[dict], on_text, on_switch,
+                      conv: Conversation | None = None) -> dict:
         """Stream from the decided backend; if it fails before its first token, from the other side."""
-        result = await self._stream(stream_id, decision, messages, on_text)
+        result = await self._stream(stream_id, decision, messages, on_text, conv)
         if result.pop("got_text") or result["status"] not in ("error", "incomplete"):
             if result["status"] == "complete":
                 self.availability.ok(decision.backend)
@@ -344,9 +414,13 @@ class Engine:
             result["message"] = f"{result['message']}; {other} failed recently too (tried again in {left:.0f} s)"
             return result
         fallback = self.router.retarget(decision, other, f"{decision.backend} failed", self.model_override)
+        over = self.accountant.over_budget()
+        if fallback.side == "cloud" and over:
+            result["message"] = f"{result['message']}; not retried on {other}: {over}"
+            return result
         self._notify("warn", f"{result['message']} — answering with {other} ({fallback.side}) instead")
         on_switch(fallback)
-        result = await self._stream(stream_id, fallback, messages, on_text)
+        result = await self._stream(stream_id, fallback, messages, on_text, conv)
         result.pop("got_text")
         if result["status"] == "complete":
             self.availability.ok(other)
@@ -375,16 +449,18 @@ class Engine:
 
     # -- streaming -------------------------------------------------------------------------
 
-    async def _stream(self, stream_id: str, decision: Decision, messages: list[dict], on_text) -> dict:
-        """Stream one answer as delta events for `stream_id`; returns how it ended."""
+    async def _stream(self, stream_id: str, decision: Decision, messages: list[dict], on_text,
+                      conv: Conversation | None = None) -> dict:
+        """Stream one answer as delta events for `stream_id`; record it; return how it ended."""
         started = time.monotonic()
         ttft = None
         usage = Usage()
         finish = None
         status, message = "incomplete", None
         name, model = decision.backend, decision.model
+        backend_cfg = self.config.backends.get(name)
+        sent, answer = messages, []
         try:
-            backend_cfg = self.config.backends.get(name)
             if backend_cfg is None:
                 raise HybridError(f"backend {name!r} is no longer in {display_path(self.config_path)}")
             if not backend_cfg.local:
@@ -393,10 +469,13 @@ class Engine:
                 if found:
                     raise HybridError(f"not sent to {name} (cloud): {found.rule}")
             backend = await self._backend(backend_cfg)
-            async for event in backend.stream_chat(ChatRequest(model=model, messages=messages)):
+            request = await self._prepare(backend, backend_cfg, model, messages, conv)
+            sent = request.messages
+            async for event in backend.stream_chat(request):
                 if isinstance(event, Delta):
                     if ttft is None:
                         ttft = time.monotonic() - started
+                    answer.append(event.text)
                     on_text(event.text)
                     self._put({"type": "delta", "chat": stream_id, "text": event.text})
                 elif isinstance(event, Usage):
@@ -417,14 +496,112 @@ class Engine:
         except Exception as e:
             log.exception("request failed")
             status, message = "error", f"internal error: {type(e).__name__}: {e} (details in {self.log_path})"
+        row = None
+        if backend_cfg is not None:
+            row = self.accountant.record(backend_cfg, model, decision.role, decision.reason, Outcome(
+                status, usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens, usage.cost_usd, ttft,
+                time.monotonic() - started, sent, "".join(answer)))
+            self._check_truncation(backend_cfg, usage, sent, conv)
         self.last = {
             "backend": name, "model": model, "reason": decision.reason,
             "ttft_ms": round(ttft * 1000, 1) if ttft is not None else None,
-            "tokens_in": usage.prompt_tokens, "tokens_out": usage.completion_tokens,
+            "tokens_in": row.prompt_tokens if row else None, "tokens_out": row.completion_tokens if row else None,
+            "cost_usd": row.cost_usd if row else None, "estimated": row.estimated if row else None,
             "duration_ms": round((time.monotonic() - started) * 1000, 1), "status": status,
         }
         return {"status": status, "message": message, "finish_reason": finish, "last": self.last,
                 "got_text": ttft is not None}
+
+    # -- context ----------------------------------------------------------------------------
+
+    async def _prepare(self, backend: Backend, cfg, model: str, messages: list[dict], conv) -> ChatRequest:
+        """Fit the history into the model's window, size Ollama's num_ctx, mark the cache prefix."""
+        window = await self._window(backend, cfg, model)
+        fitted = fit(messages, window)
+        if fitted.dropped and conv is not None and self._summarize_enabled():
+            summary = await self._summarize(conv, fitted.dropped)
+            if summary:
+                fitted = fit(messages, window, summary)
+        if fitted.dropped and conv is not None and len(fitted.dropped) > conv.dropped_told:
+            conv.dropped_told = len(fitted.dropped)
+            kept = "summarized and " if conv.summary and conv.summary[0] == len(fitted.dropped) else ""
+            self._notify("info", f"{len(fitted.dropped)} oldest messages {kept}left out to fit {model}'s "
+                                 f"{window:,}-token context window")
+        options = {}
+        if cfg.type == "ollama":
+            # Ollama cuts a prompt longer than num_ctx silently; its default is small.
+            options["options"] = {"num_ctx": ollama_num_ctx(fitted.tokens, window)}
+        sent = mark_cache(fitted.messages, model) if cfg.type == "openai" else fitted.messages
+        return ChatRequest(model=model, messages=sent, options=options)
+
+    async def _window(self, backend: Backend, cfg, model: str) -> int | None:
+        if cfg.context_window:
+            return cfg.context_window
+        key = (cfg.name, model)
+        if key not in self.windows:
+            try:
+                self.windows[key] = await asyncio.wait_for(backend.context_length(model), cfg.connect_timeout + 3)
+            except (HybridError, asyncio.TimeoutError):
+                self.windows[key] = None
+        return self.windows[key]
+
+    def _summarize_enabled(self) -> bool:
+        section = self.config.raw.get("context")
+        return isinstance(section, dict) and section.get("summarize") is True
+
+    async def _summarize(self, conv: Conversation, dropped: list[dict]) -> str | None:
+        """One note for the turns that no longer fit, written by the local model (cached)."""
+        if conv.summary and conv.summary[0] == len(dropped):
+            return conv.summary[1]
+        local = self.config.backends.get(self.router.local) if self.router.local else None
+        if local is None:
+            return None
+        text = "\n\n".join(f"{m['role']}: {content_text(m.get('content'))}" for m in dropped)[-12000:]
+        request = ChatRequest(model=self.model_override.get(local.name) or local.model_for("query"),
+                              messages=[{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": text}])
+        said = []
+
+        async def collect():
+            backend = await self._backend(local)
+            async for event in backend.stream_chat(request):
+                if isinstance(event, Delta):
+                    said.append(event.text)
+
+        try:
+            await asyncio.wait_for(collect(), 60)
+        except (HybridError, asyncio.TimeoutError) as e:
+            log.info("summary failed: %s", e)
+            return None
+        summary = " ".join("".join(said).split())[:1500]
+        conv.summary = (len(dropped), summary)
+        return summary or None
+
+    def _check_truncation(self, cfg, usage: Usage, sent: list[dict], conv) -> None:
+        if cfg.type != "ollama" or not usage.prompt_tokens:
+            return
+        if conv is not None and len(conv.turns) > 1:
+            return  # later turns reuse Ollama's prompt cache, which lowers the count it reports
+        estimate = messages_tokens(sent)
+        if estimate > 1000 and usage.prompt_tokens < estimate * 0.5:
+            self._notify("warn", f"{cfg.name}: the model read {usage.prompt_tokens:,} prompt tokens of about {estimate:,} "
+                                 f"sent, so it probably cut the prompt; set backend.{cfg.name}.context_window")
+
+    # -- stats ----------------------------------------------------------------------------------
+
+    async def _stats(self) -> dict:
+        await self._ready.wait()
+        data = {"periods": {}}
+        if self.ledger is not None:
+            await asyncio.to_thread(self.ledger.flush)
+            data["periods"] = await asyncio.to_thread(usage_stats, self.ledger.path)
+            data["ledger"] = display_path(self.ledger.path)
+        today, month = self.accountant.spend()
+        limits = self.accountant.limits()
+        data["budget"] = {"today_usd": today, "month_usd": month, "daily_usd": limits["daily"],
+                          "monthly_usd": limits["monthly"]}
+        data["cloud"] = self.router.cloud
+        data["prices_date"] = DEFAULT_PRICES_DATE
+        return _without_none(data)
 
     # -- :HybridAsk ---------------------------------------------------------------------
 
@@ -437,6 +614,7 @@ class Engine:
                 text=req.instruction, command="ask", selection=req.text, context=f"{req.before}\n{req.after}",
                 path=payload.get("path") or req.filename))
             self._announce(decision, True)
+            decision = await self._within_budget(decision)
             self._put({"type": "ask_start", "id": ask_id, **self._who(decision)})
             if decision.refused:
                 self._put({"type": "ask_end", "id": ask_id, "status": "error", "message": decision.refused})
@@ -474,12 +652,19 @@ class Engine:
             "busy": bool(self.tasks),
             "last": self.last,
             "config_path": display_path(self.config_path),
+            "spend": self._spend_state(),
             "backends": [
                 {"name": b.name, "kind": b.kind, "type": b.type, "model": self.model_override.get(b.name) or b.default_model,
                  "url": safe_url(b.base_url)}
                 for b in self.config.backends.values()
             ],
         }})
+
+    def _spend_state(self) -> dict:
+        today, month = self.accountant.spend()
+        limits = self.accountant.limits()
+        return _without_none({"today_usd": round(today, 6), "month_usd": round(month, 6), "daily_usd": limits["daily"],
+                              "monthly_usd": limits["monthly"]})
 
     async def _shutdown(self) -> None:
         if self._watcher:
@@ -494,3 +679,14 @@ class Engine:
             except Exception:
                 pass
         await self.loop.shutdown_asyncgens()  # close half-read streams now, not at garbage collection
+        if self.ledger is not None:
+            await asyncio.to_thread(self.ledger.close)
+
+
+def _without_none(value):
+    """Tables for Lua: a None would arrive as vim.NIL, so leave the key out instead."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value

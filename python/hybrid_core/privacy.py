@@ -13,6 +13,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from .tokens import content_text
+
 BUILTIN_PATHS = (".env*", "*.pem", "*.key", "id_rsa*", "*secret*")
 
 # (label, regex, anchors): a pattern runs only when one of its literal anchors is in the text;
@@ -80,7 +82,7 @@ class PrivacyRules:
 
     def check_messages(self, messages: list[dict]) -> Finding | None:
         for message in messages:
-            found = self.check_text(message.get("content"))
+            found = self.check_text(content_text(message.get("content")))
             if found:
                 return found
         return None

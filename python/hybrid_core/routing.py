@@ -18,13 +18,13 @@ import re
 from dataclasses import dataclass, field, replace
 
 from .privacy import Finding, PrivacyRules
+from .tokens import estimate_tokens
 
 SIDES = ("local", "cloud")
 DEFAULT_ROUTER_TIMEOUT = 1.5
 DEFAULT_COOLDOWN = 30.0
 ASSUMED_LOCAL_CONTEXT = 8192  # tokens, when the local backend has no context_window
 OUTPUT_RESERVE = 1024         # tokens kept free for the answer
-CHARS_PER_TOKEN = 4
 RULE_TEXT_LIMIT = 4000        # the request's own words beyond this are not read by the rules
 MANY_FILES = 3
 LARGE_CODE_LINES = 150
@@ -179,10 +179,6 @@ class Decision:
                 "notice": self.notice, "fallback": self.fallback}
 
 
-def estimate_tokens(chars: int) -> int:
-    return (chars + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
-
-
 class Router:
     """Decides for one config; build a new one when the config changes."""
 
@@ -202,7 +198,7 @@ class Router:
 
     def decide(self, req: RouteRequest, *, active: str = "auto", down: dict | None = None,
                over_budget: str | None = None, verdict: Verdict | None = None,
-               models: dict | None = None) -> Decision:
+               models: dict | None = None, local_window: int | None = None) -> Decision:
         down = down or {}
         explicit, text = split_explicit(req.text)
         role = "editor" if req.command == "ask" else "query"
@@ -224,7 +220,7 @@ class Router:
         if active != "auto":
             return self._finish(Decision(active, None, reason="fixed backend", step="fixed", **base), models)
 
-        decision = self._auto(req, text, role, over_budget, verdict)
+        decision = self._auto(req, text, role, over_budget, verdict, local_window)
         return self._finish(self._place(decision, down), models)
 
     def _private(self, finding: Finding, explicit: str | None, active: str, base: dict) -> Decision:
@@ -241,14 +237,14 @@ class Router:
         return Decision(self.local, "local", reason=rule, step="privacy", sensitive=rule, notice=notice,
                         finding=finding, **base)
 
-    def _auto(self, req: RouteRequest, text: str, role: str, over_budget, verdict) -> Decision:
+    def _auto(self, req: RouteRequest, text: str, role: str, over_budget, verdict, local_window) -> Decision:
         def to(side, reason, step, role=role):
             return Decision(None, side, role=role, reason=reason, step=step, text=text)
 
         if over_budget:
             return to("local", over_budget, "budget")
 
-        window = self._local_window()
+        window = self._local_window(local_window)
         chars = req.prompt_chars if req.prompt_chars is not None else len(text) + len(req.selection) + len(req.context)
         tokens = estimate_tokens(chars)
         if window and tokens > window - min(OUTPUT_RESERVE, window // 4):
@@ -308,10 +304,10 @@ class Router:
         fallback = d.fallback if d.step not in ("privacy", "explicit", "fixed") else None
         return replace(d, side=cfg.kind, model=model, fallback=fallback)
 
-    def _local_window(self) -> int | None:
+    def _local_window(self, learned: int | None) -> int | None:
         if self.local is None or self.cloud is None:
             return None
-        return self.config.backends[self.local].context_window or ASSUMED_LOCAL_CONTEXT
+        return self.config.backends[self.local].context_window or learned or ASSUMED_LOCAL_CONTEXT
 
 
 def _split_code(text: str) -> tuple[str, int]:

@@ -133,6 +133,10 @@ class Backend:
     async def list_models(self) -> list[dict]:
         raise NotImplementedError
 
+    async def context_length(self, model: str) -> int | None:
+        """The model's context window as the server reports it; None when it cannot say."""
+        return None
+
     @contextlib.asynccontextmanager
     async def http_errors(self, url: str):
         """Turn transport failures into the one-line errors users see."""
@@ -145,9 +149,10 @@ class Backend:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
             raise self.connect_error(e, url) from None
 
-    async def get_json(self, url: str):
+    async def get_json(self, url: str, body: dict | None = None):
+        """GET `url` (POST `body` when given) and decode the JSON answer."""
         async with self.http_errors(url):
-            resp = await self.client.get(url)
+            resp = await (self.client.post(url, json=body) if body is not None else self.client.get(url))
         if resp.status_code >= 400:
             raise self.status_error(resp, resp.content, "")
         try:

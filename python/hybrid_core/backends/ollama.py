@@ -53,6 +53,21 @@ class OllamaBackend(Backend):
             yield Usage(prompt_tokens=obj.get("prompt_eval_count"), completion_tokens=obj.get("eval_count"))
             yield Finish(obj.get("done_reason") or "stop")
 
+    async def context_length(self, model: str) -> int | None:
+        """From POST /api/show: the model's trained context length (model_info), else the
+        Modelfile's num_ctx. setup.yaml's context_window, when set, wins over both."""
+        data = await self.get_json(f"{self.cfg.base_url}/api/show", {"model": model})
+        if not isinstance(data, dict):
+            return None
+        for key, value in (data.get("model_info") or {}).items():
+            if key.endswith(".context_length") and isinstance(value, int) and value > 0:
+                return value
+        for line in str(data.get("parameters") or "").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == "num_ctx" and parts[1].isdigit():
+                return int(parts[1])
+        return None
+
     async def list_models(self) -> list[dict]:
         data = await self.get_json(f"{self.cfg.base_url}/api/tags")
         models = (data.get("models") if isinstance(data, dict) else None) or []

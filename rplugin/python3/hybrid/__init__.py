@@ -95,6 +95,20 @@ class HybridPlugin:
     def route_reply(self, reply_id, text, opts=None):
         self.engine.route_reply(reply_id, text, opts)
 
+    @pynvim.rpc_export("hybrid_stats", sync=True)
+    def stats(self):
+        return self.engine.stats()
+
+    @pynvim.rpc_export("hybrid_stats_reply")
+    @_safe
+    def stats_reply(self, reply_id):
+        self.engine.stats_reply(reply_id)
+
+    @pynvim.rpc_export("hybrid_confirm")
+    @_safe
+    def confirm(self, confirm_id, yes):
+        self.engine.confirm_reply(confirm_id, yes)
+
     @pynvim.shutdown_hook
     def shutdown(self):
         if self.engine is not None:

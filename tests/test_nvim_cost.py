@@ -1,0 +1,73 @@
+"""Costs in a real Neovim: :HybridStats after requests to both sides, statusline, budgets."""
+
+import pytest
+
+pytestmark = pytest.mark.nvim
+
+KEY = {"GROQ_API_KEY": "test-key"}
+
+
+def auto(ollama, openai, extra=""):
+    return ("defaults: {backend: auto}\n"
+            "backend:\n"
+            f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
+            f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: gpt-4o-mini, local: false}}\n" + extra)
+
+
+def test_stats_after_requests_to_both_sides(editor, ollama, openai):
+    ollama.usage = (200_000, 50_000)   # on gpt-4o-mini that would be $0.06
+    openai.models, openai.usage = ["gpt-4o-mini"], (100_000, 20_000)  # $0.027
+    ed = editor(auto(ollama, openai), env=KEY)
+    ed.cmd("HybridChat rename x to y")
+    ed.wait_answer()
+    ed.cmd("HybridChat why is this test flaky?")
+    ed.wait_answer(2)
+    assert ed.status()["last"]["cost_usd"] == pytest.approx(0.027)
+    ed.cmd("HybridStats")
+    ed.wait(lambda: ed.nvim.current.buffer.name == "hybrid://stats", what=":HybridStats")
+    text = ed.nvim.current.buffer[:]
+    assert text[0] == "# hybrid.nvim usage"
+    assert "Spent today $0.03; this month $0.03." in text
+    today = text[text.index("## Today"):text.index("## This month")]
+    assert today[2].split("|")[1:-1] == [" backend ", " model       ", " side  ", " requests ", " tokens in ",
+                                         " tokens out ", " cost  ", " median TTFT ", " tokens/s "]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in today[4:6]}
+    assert rows["groq"][:6] == ["gpt-4o-mini", "cloud", "1", "100k", "20k", "$0.03"]
+    assert rows["ollama"][:6] == ["fake-model", "local", "1", "200k", "50k", "$0.00"]
+    assert "Saved $0.06 (69%): what the 1 local answers would have cost on groq." in today
+    stats = ed.lua("return require('hybrid').stats()")
+    assert stats["periods"]["month"]["saved_usd"] == pytest.approx(0.06)
+    assert stats["periods"]["all"]["cost_usd"] == pytest.approx(0.027)
+    ed.nvim.input("q")
+    ed.wait(lambda: ed.nvim.current.buffer.name != "hybrid://stats", what="q closes")
+
+
+def test_statusline_shows_mode_model_and_spend_without_a_round_trip(editor, ollama, openai):
+    openai.models, openai.usage = ["gpt-4o-mini"], (100_000, 20_000)
+    ed = editor(auto(ollama, openai, "budget: {daily_usd: 2}\n"), env=KEY)
+    assert ed.lua("return require('hybrid').statusline()") == ""  # the host is not even started
+    ed.cmd("HybridChat why is this flaky?")
+    ed.wait_answer()
+    ed.wait(lambda: ed.lua("return require('hybrid').statusline()") == "auto:ollama fake-model $0.03/$2.00",
+            what="the statusline")
+    ed.cmd("set statusline=%!v:lua.require'hybrid'.statusline()")
+    ed.cmd("redrawstatus")
+
+
+def test_budget_asks_before_a_fixed_cloud_request_in_the_editor(editor, ollama, openai):
+    openai.models, openai.usage = ["gpt-4o-mini"], (100_000, 20_000)
+    ed = editor(auto(ollama, openai, "budget: {daily_usd: 0.02}\n").replace("backend: auto", "backend: groq"), env=KEY)
+    ed.cmd("HybridChat first")
+    ed.wait_answer()
+    assert ed.messages("warn") == ["(hybrid) daily budget reached: $0.03 of $0.02; auto mode now stays local (budget.daily_usd)"]
+    ed.lua("""
+        vim.ui.select = function(items, opts, on_choice)
+          _G.asked = opts.prompt
+          on_choice('Do not send')
+        end""")
+    ed.cmd("HybridChat second")
+    lines = ed.wait_answer(2)
+    assert ed.lua("return _G.asked") == ("(hybrid) daily budget spent ($0.03 of $0.02). "
+                                         "Send this to groq (gpt-4o-mini) anyway?")
+    assert "> **error:** not sent to groq: daily budget spent ($0.03 of $0.02)" in lines
+    assert len(openai.chat_requests()) == 1
