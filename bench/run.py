@@ -8,13 +8,16 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ask_apply  # noqa: E402
+import cost  # noqa: E402
 import route  # noqa: E402
 
-BENCHMARKS = [ask_apply, route]
+BENCHMARKS = [ask_apply, route, cost]
 
 
 def ms(value: float) -> str:
-    return f"{value:.1f} ms" if value >= 1 else f"{value * 1000:.0f} µs"
+    if value >= 1:
+        return f"{value:.1f} ms"
+    return f"{value * 1000:.0f} µs" if value >= 0.01 else f"{value * 1000:.2f} µs"
 
 
 def main() -> None:

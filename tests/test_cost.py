@@ -195,7 +195,8 @@ def test_stats_group_by_period_backend_and_model(tmp_path):
     s = usage_stats(path)
     assert s["all"]["requests"] == 5 and s["today"]["requests"] == 4
     groq = next(r for r in s["today"]["rows"] if r["backend"] == "groq")
-    assert (groq["requests"], groq["cost_usd"], groq["ttft_ms_median"], groq["tokens_per_s_median"]) == (3, 1.5, 200, 50)
+    assert (groq["requests"], groq["cost_usd"]) == (3, 1.5)
+    assert groq["ttft_ms_median"] == pytest.approx(200, rel=0.05) and groq["tokens_per_s_median"] == pytest.approx(50, rel=0.05)
     assert s["today"]["saved_usd"] == 0.25 and s["today"]["saved_pct"] == pytest.approx(100 * 0.25 / 1.75)
     assert s["all"]["cost_usd"] == 2.5
 
@@ -345,3 +346,19 @@ def test_cache_control_marks_the_prefix_for_anthropic_models_only(tmp_path, open
             assert all(isinstance(m["content"], str) for m in msgs)
     finally:
         eng.shutdown()
+
+
+def test_rows_without_rollups_are_rolled_up_when_the_ledger_opens(tmp_path):
+    path = str(tmp_path / "usage.sqlite3")
+    Ledger(path).close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("INSERT INTO requests (ts, day, month, backend, model, kind, status, prompt_tokens, completion_tokens,"
+                     " cost_usd, estimated) VALUES (?, date('now', 'localtime'), strftime('%Y-%m', 'now', 'localtime'),"
+                     " 'groq', 'g', 'cloud', 'complete', 10, 5, 0.5, 0)", (time.time(),))
+        conn.execute("DELETE FROM daily")
+    conn.close()
+    again = Ledger(path)
+    again.ready.wait(5)
+    again.close()
+    assert usage_stats(path)["today"]["cost_usd"] == 0.5

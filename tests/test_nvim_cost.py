@@ -71,3 +71,11 @@ def test_budget_asks_before_a_fixed_cloud_request_in_the_editor(editor, ollama, 
                                          "Send this to groq (gpt-4o-mini) anyway?")
     assert "> **error:** not sent to groq: daily budget spent ($0.03 of $0.02)" in lines
     assert len(openai.chat_requests()) == 1
+
+
+def test_checkhealth_reports_the_ledger_and_budget(editor, ollama, openai):
+    ed = editor(auto(ollama, openai, "budget: {daily_usd: 1.5, on_limit: refuse}\n"), env=KEY)
+    ed.cmd("checkhealth hybrid")
+    text = "\n".join(ed.nvim.current.buffer[:])
+    assert "budget: $1.5 a day, no limit a month; past it: refuse" in text
+    assert "is created with the first request" in text

@@ -91,6 +91,20 @@ function M.check()
   else
     h.ok('data_dir: ' .. data)
   end
+  h.start('hybrid.nvim: cost')
+  local ledger = data .. '/usage.sqlite3'
+  if vim.uv.fs_stat(ledger) then
+    h.ok('usage ledger: ' .. ledger .. ' (:HybridStats)')
+  else
+    h.info('the usage ledger ' .. ledger .. ' is created with the first request')
+  end
+  local budget = report.routing.budget or {}
+  if budget.daily_usd or budget.monthly_usd then
+    h.ok(('budget: %s a day, %s a month; past it: %s'):format(budget.daily_usd and ('$' .. budget.daily_usd) or 'no limit',
+      budget.monthly_usd and ('$' .. budget.monthly_usd) or 'no limit', budget.on_limit or 'ask'))
+  else
+    h.info('no budget set (budget.daily_usd, budget.monthly_usd)')
+  end
 end
 
 return M

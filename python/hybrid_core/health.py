@@ -64,6 +64,7 @@ def routing_summary(config) -> dict:
         "cooldown": router.cooldown,
         "private_paths": len(router.privacy.paths) - len(BUILTIN_PATHS),
         "private_patterns": len(router.privacy.patterns) - len(BUILTIN_PATTERNS),
+        "budget": config.raw.get("budget") if isinstance(config.raw.get("budget"), dict) else {},
     }
 
 

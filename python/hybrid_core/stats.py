@@ -8,51 +8,62 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import statistics
 import time
 
-from .ledger import connect, day_of
+from .ledger import bucket_value, connect, day_of
 
 PERIODS = ("today", "month", "all")
 
 _SUMS = """
-SELECT backend, model, kind, COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(cached_tokens), 0),
-       COALESCE(SUM(completion_tokens), 0), SUM(cost_usd), SUM(cost_usd IS NULL AND kind = 'cloud'),
-       COALESCE(SUM(cloud_cost_usd), 0), SUM(estimated), SUM(status != 'complete')
-FROM requests {where} GROUP BY backend, model, kind ORDER BY SUM(cost_usd) DESC, COUNT(*) DESC
+SELECT backend, model, kind, SUM(requests), SUM(prompt_tokens), SUM(cached_tokens), SUM(completion_tokens),
+       SUM(cost_usd), SUM(unpriced), SUM(cloud_cost_usd), SUM(estimated), SUM(failed)
+FROM daily {where} GROUP BY backend, model, kind ORDER BY SUM(cost_usd) DESC, SUM(requests) DESC
 """
+_SPEEDS = "SELECT backend, model, metric, bucket, SUM(n) FROM daily_speed {where} GROUP BY backend, model, metric, bucket"
 
 
 def usage_stats(path: str) -> dict:
-    """{'today': period, 'month': period, 'all': period}; a period has rows and totals."""
+    """{'today': period, 'month': period, 'all': period}; a period has rows and totals.
+    Read from the daily rollups, so the cost does not grow with the number of requests."""
     today = day_of(time.time())
     filters = {"today": ("WHERE day = ?", (today,)), "month": ("WHERE month = ?", (today[:7],)), "all": ("", ())}
     if not os.path.exists(path):
         return {p: _period([], {}) for p in PERIODS}
     conn = connect(path)
     try:
-        speeds = _speeds(conn, today)
-        return {p: _period(conn.execute(_SUMS.format(where=w), args).fetchall(), speeds[p]) for p, (w, args) in filters.items()}
+        out = {}
+        for period, (where, args) in filters.items():
+            speeds = _medians(conn.execute(_SPEEDS.format(where=where), args).fetchall())
+            out[period] = _period(conn.execute(_SUMS.format(where=where), args).fetchall(), speeds)
+        return out
     except sqlite3.Error as e:
         raise RuntimeError(f"usage ledger {path}: {e}") from None
     finally:
         conn.close()
 
 
-def _speeds(conn, today: str) -> dict:
-    """Median time to first token and tokens/s per (backend, model), per period."""
-    found = {p: {} for p in PERIODS}
-    rows = conn.execute("SELECT day, backend, model, ttft_ms, tokens_per_s FROM requests "
-                        "WHERE status = 'complete' AND ttft_ms IS NOT NULL")
-    for day, backend, model, ttft, tps in rows:
-        periods = ("all", "month", "today") if day == today else ("all", "month") if day[:7] == today[:7] else ("all",)
-        for p in periods:
-            ttfts, rates = found[p].setdefault((backend, model), ([], []))
-            ttfts.append(ttft)
-            if tps:
-                rates.append(tps)
-    return {p: {k: (statistics.median(t), statistics.median(r) if r else None) for k, (t, r) in groups.items()}
-            for p, groups in found.items()}
+def _medians(rows) -> dict:
+    """{(backend, model): (median ttft_ms, median tokens/s)} from the histograms."""
+    hist: dict = {}
+    for backend, model, metric, bucket, n in rows:
+        hist.setdefault((backend, model), {}).setdefault(metric, []).append((bucket, n))
+    out = {}
+    for key, metrics in hist.items():
+        out[key] = tuple(_median(metrics.get(m)) for m in ("ttft_ms", "tokens_per_s"))
+    return out
+
+
+def _median(buckets) -> float | None:
+    if not buckets:
+        return None
+    buckets.sort()
+    half = sum(n for _, n in buckets) / 2
+    seen = 0
+    for bucket, n in buckets:
+        seen += n
+        if seen >= half:
+            return round(bucket_value(bucket), 1)
+    return None
 
 
 def _period(rows, speeds) -> dict:
