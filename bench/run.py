@@ -17,7 +17,9 @@ BENCHMARKS = [ask_apply, route, cost]
 def ms(value: float) -> str:
     if value >= 1:
         return f"{value:.1f} ms"
-    return f"{value * 1000:.0f} µs" if value >= 0.01 else f"{value * 1000:.2f} µs"
+    if value >= 0.01:
+        return f"{value * 1000:.0f} µs"
+    return f"{value * 1000:.2f} µs" if value >= 0.001 else f"{value * 1e6:.0f} ns"
 
 
 def main() -> None:
