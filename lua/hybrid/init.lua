@@ -6,6 +6,18 @@ function M.setup(opts)
   require('hybrid.options').set(opts)
 end
 
+-- A request the caller waits for (the host is started first when needed); nil on failure.
+local function ask_host(what, method, ...)
+  local host = require('hybrid.host')
+  if not host.ensure() then return nil end
+  local ok, result = pcall(vim.rpcrequest, host.channel(), method, ...)
+  if not ok then
+    require('hybrid.notify').error(what .. ': ' .. tostring(result):gsub('^.-Exception: ', ''))
+    return nil
+  end
+  return result
+end
+
 --- Where requests go now and what the last one did; cheap, no round trip.
 function M.status()
   return require('hybrid.state').status()
@@ -24,15 +36,8 @@ end
 --- With cb: cb(stats, err) later, never blocking. Without: returns the table (waits for the
 --- host and a small disk read; prefer the callback in mappings and autocommands).
 function M.stats(cb)
-  local host = require('hybrid.host')
-  if cb then return host.request('hybrid_stats_reply', cb) end
-  if not host.ensure() then return nil end
-  local ok, result = pcall(vim.rpcrequest, host.channel(), 'hybrid_stats')
-  if not ok then
-    require('hybrid.notify').error('stats(): ' .. tostring(result):gsub('^.-Exception: ', ''))
-    return nil
-  end
-  return result
+  if cb then return require('hybrid.host').request('hybrid_stats_reply', cb) end
+  return ask_host('stats()', 'hybrid_stats')
 end
 
 function M.stats_command() require('hybrid.stats').open() end
@@ -74,14 +79,7 @@ end
 --- The first call starts the Python host and waits for it; later calls take about a millisecond.
 function M.route(text, opts)
   vim.validate({ text = { text, 'string' }, opts = { opts, 'table', true } })
-  local host = require('hybrid.host')
-  if not host.ensure() then return nil end
-  local ok, result = pcall(vim.rpcrequest, host.channel(), 'hybrid_route', text, route_opts(opts))
-  if not ok then
-    require('hybrid.notify').error('route(): ' .. tostring(result):gsub('^.-Exception: ', ''))
-    return nil
-  end
-  return result
+  return ask_host('route()', 'hybrid_route', text, route_opts(opts))
 end
 
 local step_numbers = { privacy = '1 privacy', explicit = '2 explicit choice', fixed = 'fixed backend',

@@ -148,6 +148,16 @@ class _Validator:
             self.fail(key, "must not be empty")
         return value
 
+    def texts(self, items: list, key: str, *, regex: bool = False) -> None:
+        """Each item is non-empty text (and, with regex, compiles)."""
+        for i, item in enumerate(items):
+            self.string(item, f"{key}[{i}]", required=True)
+            if regex:
+                try:
+                    re.compile(item)
+                except re.error as e:
+                    self.fail(f"{key}[{i}]", f"not a valid regex ({e})")
+
     def number(self, value, key: str, *, default: float) -> float:
         if value is None:
             return default
@@ -241,13 +251,7 @@ class _Validator:
             items = privacy.get(k) or []
             if not isinstance(items, list):
                 self.fail(f"privacy.{k}", f"expected a list, got {_show(items)}")
-            for i, item in enumerate(items):
-                self.string(item, f"privacy.{k}[{i}]", required=True)
-                if k == "local_only_patterns":
-                    try:
-                        re.compile(item)
-                    except re.error as e:
-                        self.fail(f"privacy.{k}[{i}]", f"not a valid regex ({e})")
+            self.texts(items, f"privacy.{k}", regex=k == "local_only_patterns")
         budget = self.mapping(data.get("budget"), "budget")
         for k in ("daily_usd", "monthly_usd"):
             v = budget.get(k)
@@ -295,13 +299,7 @@ class _Validator:
             items = [items] if isinstance(items, str) else items
             if not isinstance(items, list):
                 self.fail(f"{key}.{k}", f"expected text or a list of text, got {_show(items)}")
-            for j, item in enumerate(items):
-                self.string(item, f"{key}.{k}[{j}]", required=True)
-                if k == "regex":
-                    try:
-                        re.compile(item)
-                    except re.error as e:
-                        self.fail(f"{key}.regex[{j}]", f"not a valid regex ({e})")
+            self.texts(items, f"{key}.{k}", regex=k == "regex")
         self.string(rule.get("reason"), f"{key}.reason")
         if rule.get("role") is not None and rule.get("role") not in ("query", "editor", "research"):
             self.fail(f"{key}.role", f"must be query, editor or research, got {_show(rule.get('role'))}")

@@ -28,7 +28,7 @@ from .errors import BackendError, ConfigError, HybridError
 from .keys import KeyResolver
 from .ledger import Ledger
 from .logs import setup_logging
-from .outbox import Outbox
+from .outbox import Outbox, without_none
 from .pricing import DEFAULT_PRICES_DATE
 from .router_model import classify
 from .routing import Decision, Router, RouteRequest
@@ -601,7 +601,7 @@ class Engine:
                           "monthly_usd": limits["monthly"]}
         data["cloud"] = self.router.cloud
         data["prices_date"] = DEFAULT_PRICES_DATE
-        return _without_none(data)
+        return without_none(data)
 
     # -- :HybridAsk ---------------------------------------------------------------------
 
@@ -663,7 +663,7 @@ class Engine:
     def _spend_state(self) -> dict:
         today, month = self.accountant.spend()
         limits = self.accountant.limits()
-        return _without_none({"today_usd": round(today, 6), "month_usd": round(month, 6), "daily_usd": limits["daily"],
+        return without_none({"today_usd": round(today, 6), "month_usd": round(month, 6), "daily_usd": limits["daily"],
                               "monthly_usd": limits["monthly"]})
 
     async def _shutdown(self) -> None:
@@ -681,12 +681,3 @@ class Engine:
         await self.loop.shutdown_asyncgens()  # close half-read streams now, not at garbage collection
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.close)
-
-
-def _without_none(value):
-    """Tables for Lua: a None would arrive as vim.NIL, so leave the key out instead."""
-    if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_none(v) for v in value]
-    return value

@@ -46,7 +46,7 @@ class Outbox:
         self._scheduled = False
         if not self._pending:
             return
-        batch, self._pending = [_without_none(e) for e in self._pending], []
+        batch, self._pending = [without_none(e) for e in self._pending], []
         self._last_flush = time.monotonic()
         try:
             self.sink(batch)
@@ -54,10 +54,10 @@ class Outbox:
             log.exception("pushing events to the editor failed")
 
 
-def _without_none(value):
+def without_none(value):
     """Drop None from dicts: msgpack nil arrives in Lua as vim.NIL, which is truthy."""
     if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
+        return {k: without_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_without_none(v) for v in value]
+        return [without_none(v) for v in value]
     return value
