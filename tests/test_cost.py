@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from configs import two_sides
 from engine_harness import engine_for
 from hybrid_core.config import parse_config
 from hybrid_core.context import fit, ollama_num_ctx
@@ -23,10 +24,7 @@ def backends(text):
 
 
 def config(ollama_url, openai_url, cloud_model="gpt-4o-mini", extra=""):
-    return ("defaults: {backend: auto}\n"
-            "backend:\n"
-            f"  ollama: {{type: ollama, base_url: '{ollama_url}', default_model: fake-model}}\n"
-            f"  groq: {{type: openai, base_url: '{openai_url}/v1', default_model: '{cloud_model}', local: false}}\n" + extra)
+    return two_sides(ollama_url, openai_url, extra, cloud_model=cloud_model)
 
 
 def wait_end(sink, n=1):

@@ -2,16 +2,15 @@
 
 import pytest
 
+from configs import two_sides
+
 pytestmark = pytest.mark.nvim
 
 KEY = {"GROQ_API_KEY": "test-key"}
 
 
 def auto(ollama, openai, extra=""):
-    return ("defaults: {backend: auto}\n"
-            "backend:\n"
-            f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
-            f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: gpt-4o-mini, local: false}}\n" + extra)
+    return two_sides(ollama.url, openai.url, extra, cloud_model="gpt-4o-mini")
 
 
 def test_stats_after_requests_to_both_sides(editor, ollama, openai):

@@ -4,16 +4,15 @@ import time
 
 import pytest
 
+from configs import two_sides
+
 pytestmark = pytest.mark.nvim
 
 KEY = {"GROQ_API_KEY": "test-key"}
 
 
 def auto(ollama_url, openai_url, extra=""):
-    return ("defaults: {backend: auto}\n"
-            "backend:\n"
-            f"  ollama: {{type: ollama, base_url: '{ollama_url}', default_model: fake-model}}\n"
-            f"  groq: {{type: openai, base_url: '{openai_url}/v1', default_model: fake-model, local: false}}\n" + extra)
+    return two_sides(ollama_url, openai_url, extra)
 
 
 def answer_headers(lines):

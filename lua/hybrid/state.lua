@@ -6,10 +6,13 @@ M.inflight = 0 -- answers streaming now
 M.line = '' -- statusline text, made when the state changes so statusline() costs nothing
 local waiting = {}
 
-local function money(x)
+--- Dollars for people: "$0.12", "<$0.01" for a fraction of a cent.
+function M.money(x)
+  x = x or 0
   if x > 0 and x < 0.01 then return '<$0.01' end
   return ('$%.2f'):format(x)
 end
+local money = M.money
 
 local function statusline_text(s)
   local where = s.mode == 'auto' and ('auto:' .. (s.backend or '?')) or (s.backend or '?')

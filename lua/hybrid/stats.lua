@@ -4,12 +4,7 @@ local notify = require('hybrid.notify')
 
 local M = {}
 
-local function money(x)
-  x = x or 0
-  if x > 0 and x < 0.01 then return '<$0.01' end
-  return ('$%.2f'):format(x)
-end
-M.money = money
+local money = require('hybrid.state').money
 
 local function count(n)
   n = n or 0

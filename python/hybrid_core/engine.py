@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import threading
@@ -18,7 +19,7 @@ from dataclasses import replace
 
 from .accounting import Accountant, Outcome
 from .availability import Availability
-from .backends import Backend, ChatRequest, Delta, Finish, Usage, make_backend, safe_url
+from .backends import Backend, ChatRequest, Delta, Finish, Usage, answer_text, make_backend, safe_url
 from .caching import mark_cache
 from .chat import SYSTEM_PROMPT, Conversation, Turn
 from .config import Config, builtin_config, default_config_path, display_path, load_config
@@ -65,6 +66,7 @@ class Engine:
         self.accountant = Accountant(self.ledger, self._notify)
         self.windows: dict[tuple[str, str], int | None] = {}  # context windows servers reported
         self._confirms: dict[int, asyncio.Future] = {}
+        self._confirm_ids = itertools.count(1)
         self._ready = asyncio.Event()
         self._stamp: tuple | None = None
         self._watcher: asyncio.Task | None = None
@@ -93,7 +95,7 @@ class Engine:
         self._spawn(self._set_model(name))
 
     def list_models(self, reply_id: int, backend: str | None = None) -> None:
-        self._spawn(self._list_models(reply_id, backend))
+        self._reply(reply_id, self._list_models(backend))
 
     def route(self, text: str, opts: dict | None = None, timeout: float = 5.0) -> dict:
         """The dry run: where `text` would go and why. Sends nothing; waits only on the loop."""
@@ -101,25 +103,14 @@ class Engine:
         return fut.result(timeout)
 
     def route_reply(self, reply_id: int, text: str, opts: dict | None = None) -> None:
-        async def answer():
-            try:
-                self._put({"type": "reply", "id": reply_id, "result": await self._dry_run(text, opts or {})})
-            except HybridError as e:
-                self._put({"type": "reply", "id": reply_id, "error": str(e)})
-        self._spawn(answer())
+        self._reply(reply_id, self._dry_run(text, opts or {}))
 
     def stats(self, timeout: float = 10.0) -> dict:
         """Usage per period, backend and model (see stats.py); waits on the loop and a disk read."""
         return asyncio.run_coroutine_threadsafe(self._stats(), self.loop).result(timeout)
 
     def stats_reply(self, reply_id: int) -> None:
-        async def answer():
-            try:
-                self._put({"type": "reply", "id": reply_id, "result": await self._stats()})
-            except Exception as e:
-                log.exception("stats failed")
-                self._put({"type": "reply", "id": reply_id, "error": f"stats: {e}"})
-        self._spawn(answer())
+        self._reply(reply_id, self._stats())
 
     def confirm_reply(self, confirm_id: int, yes: bool) -> None:
         def settle():
@@ -158,6 +149,18 @@ class Engine:
         except Exception as e:
             log.exception("internal error")
             self._notify("error", f"internal error: {type(e).__name__}: {e} (details in {self.log_path})")
+
+    def _reply(self, reply_id: int, coro) -> None:
+        """Run `coro` on the loop and answer request `reply_id` with its result or its error."""
+        async def answer():
+            try:
+                self._put({"type": "reply", "id": reply_id, "result": await coro})
+            except HybridError as e:
+                self._put({"type": "reply", "id": reply_id, "error": str(e)})
+            except Exception as e:
+                log.exception("request %s failed", reply_id)
+                self._put({"type": "reply", "id": reply_id, "error": f"internal error: {type(e).__name__}: {e}"})
+        self._spawn(answer())
 
     def _put(self, event: dict) -> None:
         self.outbox.put(event)
@@ -266,17 +269,13 @@ class Engine:
         self._notify("info", f"model: {backend.name} · {model}")
         self._push_state()
 
-    async def _list_models(self, reply_id: int, name: str | None) -> None:
-        try:
-            await self._refresh_config()
-            cfg = self.config.backends.get(name) if name else self._target()[0]
-            if cfg is None:
-                raise HybridError(f"no backend named {name!r}")
-            backend = await self._backend(cfg)
-            models = await backend.list_models()
-            self._put({"type": "reply", "id": reply_id, "result": {"backend": cfg.name, "models": models}})
-        except HybridError as e:
-            self._put({"type": "reply", "id": reply_id, "error": str(e)})
+    async def _list_models(self, name: str | None) -> dict:
+        await self._refresh_config()
+        cfg = self.config.backends.get(name) if name else self._target()[0]
+        if cfg is None:
+            raise HybridError(f"no backend named {name!r}")
+        backend = await self._backend(cfg)
+        return {"backend": cfg.name, "models": await backend.list_models()}
 
     async def _backend(self, cfg) -> Backend:
         key, where = await asyncio.to_thread(self.keys.require, cfg)
@@ -373,8 +372,7 @@ class Engine:
         return replace(d, backend=None, refused=f"not sent to {d.backend}: {over}")
 
     async def _confirm(self, question: str) -> bool:
-        self._confirm_count = getattr(self, "_confirm_count", 0) + 1
-        cid = self._confirm_count
+        cid = next(self._confirm_ids)
         fut = self.loop.create_future()
         self._confirms[cid] = fut
         self._put({"type": "confirm", "id": cid, "message": question})
@@ -445,7 +443,7 @@ class Engine:
         table = decision.as_table()
         table["mode"] = "auto" if self.active == "auto" else "fixed"
         table["router_model"] = decision.router_model
-        return {k: v for k, v in table.items() if v is not None}
+        return without_none(table)
 
     # -- streaming -------------------------------------------------------------------------
 
@@ -559,20 +557,12 @@ class Engine:
         text = "\n\n".join(f"{m['role']}: {content_text(m.get('content'))}" for m in dropped)[-12000:]
         request = ChatRequest(model=self.model_override.get(local.name) or local.model_for("query"),
                               messages=[{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": text}])
-        said = []
-
-        async def collect():
-            backend = await self._backend(local)
-            async for event in backend.stream_chat(request):
-                if isinstance(event, Delta):
-                    said.append(event.text)
-
         try:
-            await asyncio.wait_for(collect(), 60)
+            said = await asyncio.wait_for(answer_text(await self._backend(local), request), 60)
         except (HybridError, asyncio.TimeoutError) as e:
             log.info("summary failed: %s", e)
             return None
-        summary = " ".join("".join(said).split())[:1500]
+        summary = " ".join(said.split())[:1500]
         conv.summary = (len(dropped), summary)
         return summary or None
 
@@ -595,10 +585,7 @@ class Engine:
             await asyncio.to_thread(self.ledger.flush)
             data["periods"] = await asyncio.to_thread(usage_stats, self.ledger.path)
             data["ledger"] = display_path(self.ledger.path)
-        today, month = self.accountant.spend()
-        limits = self.accountant.limits()
-        data["budget"] = {"today_usd": today, "month_usd": month, "daily_usd": limits["daily"],
-                          "monthly_usd": limits["monthly"]}
+        data["budget"] = self._spend_state()
         data["cloud"] = self.router.cloud
         data["prices_date"] = DEFAULT_PRICES_DATE
         return without_none(data)

@@ -7,11 +7,10 @@ too late, is ignored and the rule steps decide instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 
-from .backends import ChatRequest, Delta
+from .backends import ChatRequest, answer_text
 from .routing import Verdict
 
 log = logging.getLogger("hybrid")
@@ -32,18 +31,11 @@ async def classify(backend, model: str, text: str, timeout: float) -> Verdict | 
     messages = [{"role": "system", "content": PROMPT},
                 {"role": "user", "content": f"Request:\n{text[:MAX_WORDS]}\n\nLOCAL or CLOUD?"}]
 
-    async def ask() -> str:
-        said = ""
-        async with contextlib.aclosing(backend.stream_chat(ChatRequest(model=model, messages=messages))) as events:
-            async for event in events:
-                if isinstance(event, Delta):
-                    said += event.text
-                    if _ANSWER.search(said) or len(said) > 40:
-                        break  # enough said; closing the stream stops the generation
-        return said
+    def enough(said: str) -> bool:
+        return bool(_ANSWER.search(said)) or len(said) > 40  # closing the stream stops the generation
 
     try:
-        said = await asyncio.wait_for(ask(), timeout)
+        said = await asyncio.wait_for(answer_text(backend, ChatRequest(model=model, messages=messages), enough), timeout)
     except asyncio.TimeoutError:
         log.info("router model %s took longer than %.1f s; the rules decide", model, timeout)
         return None

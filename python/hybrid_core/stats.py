@@ -10,6 +10,7 @@ import os
 import sqlite3
 import time
 
+from .errors import HybridError
 from .ledger import bucket_value, connect, day_of
 
 PERIODS = ("today", "month", "all")
@@ -37,7 +38,7 @@ def usage_stats(path: str) -> dict:
             out[period] = _period(conn.execute(_SUMS.format(where=where), args).fetchall(), speeds)
         return out
     except sqlite3.Error as e:
-        raise RuntimeError(f"usage ledger {path}: {e}") from None
+        raise HybridError(f"usage ledger {path}: {e}") from None
     finally:
         conn.close()
 

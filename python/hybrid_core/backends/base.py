@@ -106,6 +106,19 @@ def message_of(data) -> str:
     return ""
 
 
+async def answer_text(backend, req: ChatRequest, enough=None) -> str:
+    """The whole text of a (short) answer; stops reading, and closes the stream, once
+    `enough(text so far)` is true."""
+    said = ""
+    async with contextlib.aclosing(backend.stream_chat(req)) as events:
+        async for event in events:
+            if isinstance(event, Delta):
+                said += event.text
+                if enough is not None and enough(said):
+                    break
+    return said
+
+
 class Backend:
     """One configured backend. Subclasses speak the wire format."""
 
