@@ -116,17 +116,12 @@ class Accountant:
         lim = self.limits()
         day = time.strftime("%Y-%m-%d")
         for name, spent, limit, period in (("daily", today, lim["daily"], day), ("monthly", month, lim["monthly"], day[:7])):
-            if not limit:
+            level = None if not limit else "full" if spent >= limit else "near" if spent >= limit * WARN_AT else None
+            if level is None or (name, period, level) in self._warned:
                 continue
-            for level, share in (("full", 1.0), ("near", WARN_AT)):
-                if spent >= limit * share:
-                    key = (name, period, level)
-                    if key not in self._warned:
-                        self._warned.add(key)
-                        self._warned.add((name, period, "near"))
-                        if level == "full":
-                            self.notify("warn", f"{name} budget reached: ${spent:.2f} of ${limit:.2f}; auto mode "
-                                                f"now stays local (budget.{name}_usd)")
-                        else:
-                            self.notify("warn", f"{name} budget at {100 * spent / limit:.0f}%: ${spent:.2f} of ${limit:.2f}")
-                    break
+            self._warned.update({(name, period, level), (name, period, "near")})  # past 100%, 80% goes unsaid
+            if level == "full":
+                self.notify("warn", f"{name} budget reached: ${spent:.2f} of ${limit:.2f}; auto mode "
+                                    f"now stays local (budget.{name}_usd)")
+            else:
+                self.notify("warn", f"{name} budget at {100 * spent / limit:.0f}%: ${spent:.2f} of ${limit:.2f}")
