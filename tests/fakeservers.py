@@ -33,6 +33,7 @@ class FakeServer:
         self.status = 500
         self.status_body = b""
         self.headers: dict[str, str] = {}
+        self.fail_first = 0  # with mode "status": only the first N chat requests fail, then normal
         self.api_key: str | None = None
         self.models = ["fake-model", "other-model"]
         self.context_length = 32768  # what Ollama's /api/show reports in model_info
@@ -99,6 +100,7 @@ class FakeServer:
         self.requests.append({
             "method": handler.command, "path": handler.path,
             "headers": {k.lower(): v for k, v in handler.headers.items()}, "json": body, "raw": raw,
+            "at": time.monotonic(),
         })
 
     def received_text(self) -> str:
@@ -195,6 +197,8 @@ class FakeServer:
 
     def scripted_status(self, h) -> bool:
         if self.mode != "status":
+            return False
+        if self.fail_first and len(self.chat_requests()) > self.fail_first:
             return False
         self.send_raw(h, self.status, self.status_body, "application/json", self.headers)
         return True

@@ -44,18 +44,21 @@ def test_local_down_falls_back_to_cloud_then_cooldown_then_probe(editor, ollama,
     assert answer_headers(lines) == ["## cloud · groq · fake-model · routine question; ollama failed"]
     assert "cloud answer" in lines
     assert ed.messages("warn") == ["(hybrid) ollama: server error 500: no details — answering with groq (cloud) instead"]
+    # A 500 is tried three times in all (retry.attempts), then the other side answers.
+    assert len(ollama.chat_requests()) == 3
+    assert [m.split(" — ")[1][:16] for m in ed.messages("info") if "trying again" in m] == ["trying again in "] * 2
     # While it cools down, ollama is not tried at all: no wait, no second notice.
     ed.cmd("HybridChat and again")
     lines = ed.wait_answer(2)
     assert answer_headers(lines)[1].startswith("## cloud · groq · fake-model · routine question; ollama is down (retry in")
-    assert len(ollama.chat_requests()) == 1 and len(ed.messages("warn")) == 1
+    assert len(ollama.chat_requests()) == 3 and len(ed.messages("warn")) == 1
     # After the cooldown it is probed again, and answers.
     ollama.mode = "normal"
     time.sleep(1.1)
     ed.cmd("HybridChat third time")
     lines = ed.wait_answer(3)
     assert answer_headers(lines)[2] == "## local · ollama · fake-model · routine question"
-    assert len(ollama.chat_requests()) == 2
+    assert len(ollama.chat_requests()) == 4
 
 
 @pytest.mark.parametrize("status, headers, said", [

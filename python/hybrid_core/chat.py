@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .privacy import Finding
+from .sessions import SavedChat
 
 SYSTEM_PROMPT = (
     "You are a coding assistant inside the Neovim editor. Answer precisely and briefly. "
@@ -18,7 +19,12 @@ class Turn:
     answer: str = ""
     backend: str = ""
     model: str = ""
-    status: str = "pending"  # pending | complete | incomplete | cancelled | error
+    status: str = "pending"  # pending | complete | incomplete | cancelled | error | interrupted | refused
+    superseded: bool = False  # redone with :HybridRetry: shown, no longer sent
+
+    @property
+    def sent(self) -> bool:
+        return not self.superseded and self.status != "refused"
 
 
 @dataclass
@@ -33,7 +39,26 @@ class Conversation:
         """System prompt, then every turn; partial answers count as said (the user saw them)."""
         out = [{"role": "system", "content": SYSTEM_PROMPT}]
         for turn in self.turns:
+            if not turn.sent:
+                continue
             out.append({"role": "user", "content": turn.user})
             if turn.answer:
                 out.append({"role": "assistant", "content": turn.answer})
         return out
+
+    def last_turn(self) -> Turn | None:
+        """The turn :HybridRetry redoes: the newest one that was sent."""
+        sent = [t for t in self.turns if t.sent]
+        return sent[-1] if sent and sent[-1] is self.turns[-1] else None
+
+    @classmethod
+    def from_saved(cls, saved: SavedChat) -> Conversation:
+        conv = cls(saved.id)
+        for item in saved.turns:
+            if item.retry and conv.turns:
+                conv.turns[-1].superseded = True
+            conv.turns.append(Turn(item.user, item.answer, item.who.get("backend", ""), item.who.get("model", ""),
+                                   item.status))
+        if saved.sensitive:
+            conv.sensitive = Finding(saved.sensitive, "text")
+        return conv

@@ -259,6 +259,11 @@ class _Validator:
                 self.fail(f"budget.{k}", f"expected an amount in USD, got {_show(v)}")
         if budget.get("on_limit") not in (None, "ask", "refuse"):
             self.fail("budget.on_limit", f"must be ask or refuse, got {_show(budget.get('on_limit'))}")
+        retry = self.mapping(data.get("retry"), "retry")
+        attempts = retry.get("attempts")
+        if attempts is not None and (isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 10):
+            self.fail("retry.attempts", f"expected a whole number from 1 (no retry) to 10, got {_show(attempts)}")
+        self.number(retry.get("max_wait"), "retry.max_wait", default=1.0)
         context = self.mapping(data.get("context"), "context")
         if context.get("summarize") not in (None, True, False):
             self.fail("context.summarize", f"expected true or false, got {_show(context.get('summarize'))}")

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from .accounting import Accountant, Outcome
 from .availability import Availability
@@ -31,8 +31,11 @@ from .ledger import Ledger
 from .logs import setup_logging
 from .outbox import Outbox, without_none
 from .pricing import DEFAULT_PRICES_DATE
+from .redact import Redactor
+from .retry import FALLBACK_PATIENCE, policy_from
 from .router_model import classify
 from .routing import Decision, Router, RouteRequest
+from .sessions import ChatStore, valid_id
 from .stats import usage_stats
 from .tokens import content_text, messages_tokens
 
@@ -47,7 +50,8 @@ class Engine:
     def __init__(self, sink: Callable[[list[dict]], None], *, config_path: str | None = None,
                  data_dir: str | None = None, poll_seconds: float = CONFIG_POLL_SECONDS):
         self.config_path = os.path.abspath(os.path.expanduser(config_path or default_config_path()))
-        self.log_path = setup_logging(data_dir)
+        self.secrets = Redactor()  # every API key in use; masked in logs, chat files, messages
+        self.log_path = setup_logging(data_dir, self.secrets)
         self.loop = asyncio.new_event_loop()
         self.outbox = Outbox(self.loop, sink)
         self.poll_seconds = poll_seconds
@@ -63,6 +67,8 @@ class Engine:
         self.router: Router | None = None
         self.availability = Availability()
         self.ledger = Ledger(os.path.join(data_dir, "usage.sqlite3")) if data_dir else None
+        self.store = ChatStore(os.path.join(data_dir, "chats"), self.secrets) if data_dir else None
+        self._closing = False
         self.accountant = Accountant(self.ledger, self._notify)
         self.windows: dict[tuple[str, str], int | None] = {}  # context windows servers reported
         self._confirms: dict[int, asyncio.Future] = {}
@@ -81,6 +87,20 @@ class Engine:
 
     def chat_send(self, chat_id: str, text: str, opts: dict | None = None) -> None:
         self._spawn(self._chat(str(chat_id), text, opts or {}))
+
+    def retry(self, chat_id: str, backend: str | None = None) -> None:
+        """Redo the chat's last turn, on `backend` when given (privacy still decides)."""
+        self._spawn(self._chat(str(chat_id), "", {"retry": True, "backend": backend or None}))
+
+    def chat_open(self, reply_id: int, chat_id: str | None = None) -> None:
+        """Reply with a saved chat (the newest when no id) for the editor to show; {} if none."""
+        self._reply(reply_id, self._open_chat(chat_id or None))
+
+    def chats_list(self, reply_id: int) -> None:
+        self._reply(reply_id, self._list_chats())
+
+    def chat_delete(self, reply_id: int, chat_id: str) -> None:
+        self._reply(reply_id, self._delete_chat(str(chat_id)))
 
     def ask(self, ask_id: str, payload: dict) -> None:
         self._spawn(self._ask(str(ask_id), payload))
@@ -163,6 +183,8 @@ class Engine:
         self._spawn(answer())
 
     def _put(self, event: dict) -> None:
+        if event.get("message"):
+            event["message"] = self.secrets(event["message"])  # a server may echo the key back
         self.outbox.put(event)
 
     def _notify(self, level: str, message: str) -> None:
@@ -279,6 +301,7 @@ class Engine:
 
     async def _backend(self, cfg) -> Backend:
         key, where = await asyncio.to_thread(self.keys.require, cfg)
+        self.secrets.add(key)
         cached = self.clients.get(cfg.name)
         if cached and cached[0] == key and cached[1].cfg == cfg:
             return cached[1]
@@ -302,31 +325,115 @@ class Engine:
             self._push_state()
 
     async def _chat(self, chat_id: str, text: str, opts: dict) -> None:
-        async with self._one_stream(chat_id, "an answer is still streaming in this chat; cancel it with <C-c> or :HybridCancel"):
-            conv = self.chats.setdefault(chat_id, Conversation(chat_id))
-            decision = await self._decide(self._chat_request(conv, text, opts.get("path")))
-            self._announce(decision, conv.sensitive is None)
-            if decision.finding:
-                conv.sensitive = decision.finding  # sticky: the history is resent every turn
-            decision = await self._within_budget(decision)
-            self._put({"type": "turn_start", "chat": chat_id, **self._who(decision)})
-            if decision.refused:
-                self._put({"type": "turn_end", "chat": chat_id, "status": "error", "message": decision.refused})
-                return
-            turn = Turn(user=decision.text, backend=decision.backend, model=decision.model)
-            conv.turns.append(turn)
-            self._push_state()
+        try:
+            async with self._one_stream(chat_id, "an answer is still streaming in this chat; cancel it with <C-c> "
+                                                 "or :HybridCancel"):
+                await self._chat_turn(chat_id, text, opts)
+        except HybridError as e:
+            # The editor is waiting for this turn: end it with the reason (shown and notified there).
+            self._put({"type": "turn_end", "chat": chat_id, "status": "error", "message": str(e)})
 
-            def on_text(text):
-                turn.answer += text
+    async def _chat_turn(self, chat_id: str, text: str, opts: dict) -> None:
+        conv = await self._conversation(chat_id)
+        redo = None
+        if opts.get("retry"):
+            redo = conv.last_turn()
+            if redo is None:
+                raise HybridError("nothing to retry in this chat yet")
+            redo.superseded = True  # the history sent with the new try leaves it out
+            text = redo.user
+        active = opts.get("backend") or self.active
+        if active != "auto" and active not in self.config.backends:
+            if redo:
+                redo.superseded = False
+            raise HybridError(f"no backend named {active!r}; configured: {', '.join(self.config.backends)} (or auto)")
+        decision = await self._decide(self._chat_request(conv, text, opts.get("path")), active=active)
+        self._announce(decision, conv.sensitive is None)
+        if decision.finding and conv.sensitive is None:
+            conv.sensitive = decision.finding  # sticky: the history is resent every turn
+            self._save(chat_id, {"t": "sensitive", "rule": decision.finding.rule})
+        decision = await self._within_budget(decision)
+        turn = Turn(user=decision.text, backend=decision.backend or "", model=decision.model or "")
+        conv.turns.append(turn)
+        self._save(chat_id, {"t": "user", "text": turn.user, **({"retry": True} if redo else {})})
+        self._turn_start(chat_id, decision)
+        if decision.refused:
+            turn.status = "refused"
+            if redo:
+                redo.superseded = False
+            self._turn_end(chat_id, {"status": "error", "message": decision.refused}, "refused")
+            return
+        self._push_state()
 
-            def on_switch(d: Decision):
-                turn.backend, turn.model = d.backend, d.model
-                self._put({"type": "turn_start", "chat": chat_id, **self._who(d)})
+        def on_text(text):
+            turn.answer += text
+            self._save(chat_id, {"t": "text", "text": text})
 
-            result = await self._routed(chat_id, decision, conv.messages(), on_text, on_switch, conv)
-            turn.status = result["status"]
-            self._put({"type": "turn_end", "chat": chat_id, **result})
+        def on_switch(d: Decision):
+            turn.backend, turn.model = d.backend, d.model
+            self._turn_start(chat_id, d)
+
+        result = await self._routed(chat_id, decision, conv.messages(), on_text, on_switch, conv)
+        if result["status"] == "cancelled" and self._closing:
+            result.update(status="interrupted", message="Neovim closed while this answer streamed")
+        elif result["status"] in ("error", "incomplete"):
+            result["message"] = f"{result['message']} — :HybridRetry tries again (:HybridRetry NAME on another backend)"
+        turn.status = result["status"]
+        self._turn_end(chat_id, result, turn.status)
+
+    def _turn_start(self, chat_id: str, d: Decision) -> None:
+        who = self._who(d)
+        self._put({"type": "turn_start", "chat": chat_id, **who})
+        self._save(chat_id, {"t": "who", **{k: who[k] for k in ("backend", "model", "kind", "reason") if who[k]}})
+
+    def _turn_end(self, chat_id: str, result: dict, status: str) -> None:
+        self._save(chat_id, without_none({"t": "end", "status": status, "message": result.get("message")}))
+        self._put({"type": "turn_end", "chat": chat_id, **result})
+
+    def _save(self, chat_id: str, record: dict) -> None:
+        if self.store is not None:
+            self.store.append(chat_id, record)
+
+    async def _conversation(self, chat_id: str) -> Conversation:
+        """The chat's history: in memory, else from its file (after a host restart), else new."""
+        conv = self.chats.get(chat_id)
+        if conv is None:
+            saved = await asyncio.to_thread(self.store.load, chat_id) if self.store and valid_id(chat_id) else None
+            conv = self.chats.setdefault(chat_id, Conversation.from_saved(saved) if saved else Conversation(chat_id))
+        return conv
+
+    # -- saved chats ------------------------------------------------------------------------
+
+    def _need_store(self) -> ChatStore:
+        if self.store is None:
+            raise HybridError("chats are not saved: no data_dir")
+        return self.store
+
+    async def _open_chat(self, chat_id: str | None) -> dict:
+        await self._ready.wait()
+        store = self._need_store()
+        if chat_id is None:
+            chat_id = await asyncio.to_thread(store.latest)
+            if chat_id is None:
+                return {}
+        await asyncio.to_thread(store.flush)
+        saved = await asyncio.to_thread(store.load, chat_id)
+        if saved is None:
+            raise HybridError(f"no saved chat {chat_id!r} in {display_path(store.directory)}")
+        if chat_id not in self.chats:
+            self.chats[chat_id] = Conversation.from_saved(saved)
+        if saved.torn:
+            log.warning("chat %s: skipped a line cut short by a crash", chat_id)
+        return without_none({"id": chat_id, "turns": [asdict(t) for t in saved.turns], "sensitive": saved.sensitive})
+
+    async def _list_chats(self) -> list[dict]:
+        return await asyncio.to_thread(self._need_store().list)
+
+    async def _delete_chat(self, chat_id: str) -> bool:
+        if chat_id in self.tasks:
+            raise HybridError("that chat is still answering; cancel it first")
+        self.chats.pop(chat_id, None)
+        return await asyncio.to_thread(self._need_store().delete, chat_id)
 
     def _chat_request(self, conv: Conversation, text: str, path: str | None) -> RouteRequest:
         history = [m["content"] for m in conv.messages()[1:]]
@@ -335,10 +442,10 @@ class Engine:
 
     # -- routing -------------------------------------------------------------------------
 
-    async def _decide(self, req: RouteRequest, *, dry: bool = False) -> Decision:
+    async def _decide(self, req: RouteRequest, *, dry: bool = False, active: str | None = None) -> Decision:
         """The router's decision; the router model is asked (within its time budget) unless dry."""
         router = self.router
-        context = {"active": self.active, "models": self.model_override, "over_budget": self.accountant.over_budget(),
+        context = {"active": active or self.active, "models": self.model_override, "over_budget": self.accountant.over_budget(),
                    "local_window": self.windows.get((router.local, self._model_of(router.local, req)))}
         decision = router.decide(req, down=self.availability.down(), **context)
         if decision.router_model and not dry:
@@ -396,7 +503,11 @@ class Engine:
     async def _routed(self, stream_id: str, decision: Decision, messages: list[dict], on_text, on_switch,
                       conv: Conversation | None = None) -> dict:
         """Stream from the decided backend; if it fails before its first token, from the other side."""
-        result = await self._stream(stream_id, decision, messages, on_text, conv)
+        down = self.availability.down()
+        can_fall_back = decision.fallback is not None and decision.fallback not in down
+        # A backend still cooling down from a failure gets one attempt, not a round of retries.
+        patience = 0.0 if decision.backend in down else FALLBACK_PATIENCE if can_fall_back else None
+        result = await self._stream(stream_id, decision, messages, on_text, conv, patience)
         if result.pop("got_text") or result["status"] not in ("error", "incomplete"):
             if result["status"] == "complete":
                 self.availability.ok(decision.backend)
@@ -448,7 +559,7 @@ class Engine:
     # -- streaming -------------------------------------------------------------------------
 
     async def _stream(self, stream_id: str, decision: Decision, messages: list[dict], on_text,
-                      conv: Conversation | None = None) -> dict:
+                      conv: Conversation | None = None, patience: float | None = None) -> dict:
         """Stream one answer as delta events for `stream_id`; record it; return how it ended."""
         started = time.monotonic()
         ttft = None
@@ -469,17 +580,27 @@ class Engine:
             backend = await self._backend(backend_cfg)
             request = await self._prepare(backend, backend_cfg, model, messages, conv)
             sent = request.messages
-            async for event in backend.stream_chat(request):
-                if isinstance(event, Delta):
-                    if ttft is None:
-                        ttft = time.monotonic() - started
-                    answer.append(event.text)
-                    on_text(event.text)
-                    self._put({"type": "delta", "chat": stream_id, "text": event.text})
-                elif isinstance(event, Usage):
-                    usage = event
-                elif isinstance(event, Finish):
-                    finish = event.reason
+            policy = policy_from(self.config.raw.get("retry"))
+            for attempt in itertools.count(1):
+                try:
+                    async for event in backend.stream_chat(request):
+                        if isinstance(event, Delta):
+                            if ttft is None:
+                                ttft = time.monotonic() - started
+                            answer.append(event.text)
+                            on_text(event.text)
+                            self._put({"type": "delta", "chat": stream_id, "text": event.text})
+                        elif isinstance(event, Usage):
+                            usage = event
+                        elif isinstance(event, Finish):
+                            finish = event.reason
+                    break
+                except BackendError as e:
+                    wait = None if ttft is not None else policy.wait_before(attempt, e, patience)
+                    if wait is None:
+                        raise
+                    self._notify("info", f"{e} — trying again in {wait:.1f} s ({attempt + 1} of {policy.attempts})")
+                    await asyncio.sleep(wait)
             if finish is None:
                 message = f"{name}: the stream ended before the server said it was done; the answer is incomplete"
             else:
@@ -654,6 +775,7 @@ class Engine:
                               "monthly_usd": limits["monthly"]})
 
     async def _shutdown(self) -> None:
+        self._closing = True  # answers cut by the exit are saved as interrupted, not cancelled
         if self._watcher:
             self._watcher.cancel()
         tasks = list(self.tasks.values())
@@ -668,3 +790,5 @@ class Engine:
         await self.loop.shutdown_asyncgens()  # close half-read streams now, not at garbage collection
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.close)
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)

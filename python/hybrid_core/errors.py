@@ -42,7 +42,11 @@ class RateLimitError(BackendError):
 
 
 class ServerError(BackendError):
-    """5xx, or any other unexpected HTTP status."""
+    """5xx, or any other unexpected HTTP status (`status`)."""
+
+    def __init__(self, backend: str, message: str, status: int | None = None):
+        super().__init__(backend, message)
+        self.status = status
 
 
 class ReadTimeoutError(BackendError):

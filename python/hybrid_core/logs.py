@@ -6,11 +6,14 @@ import logging
 import os
 from logging.handlers import RotatingFileHandler
 
+from .redact import RedactingFormatter, Redactor
+
 log = logging.getLogger("hybrid")
 
 
-def setup_logging(data_dir: str | None) -> str | None:
-    """Log to <data_dir>/hybrid.log (1 MB x 3). Returns the path, or None when not writable."""
+def setup_logging(data_dir: str | None, redact: Redactor | None = None) -> str | None:
+    """Log to <data_dir>/hybrid.log (1 MB x 3), API keys masked. Returns the path, or None
+    when not writable."""
     log.setLevel(logging.INFO)
     log.propagate = False
     if not data_dir:
@@ -21,7 +24,7 @@ def setup_logging(data_dir: str | None) -> str | None:
         handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
     except OSError:
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(message)s", redact or Redactor()))
     for old in list(log.handlers):
         log.removeHandler(old)
         old.close()

@@ -207,8 +207,8 @@ class Backend:
             when = f"retry in {wait:.0f} s" if wait is not None else "wait a moment and retry"
             return RateLimitError(self.name, f"rate limited (429: {said}) — {when}", retry_after=wait)
         if status >= 500:
-            return ServerError(self.name, f"server error {status}: {said}")
-        return ServerError(self.name, f"request refused ({status}): {said}")
+            return ServerError(self.name, f"server error {status}: {said}", status)
+        return ServerError(self.name, f"request refused ({status}): {said}", status)
 
     def not_found(self, model: str, said: str, url: str) -> BackendError:
         return ModelNotFoundError(

@@ -60,6 +60,26 @@ class HybridPlugin:
     def chat(self, chat_id, text, opts=None):
         self.engine.chat_send(chat_id, text, opts)
 
+    @pynvim.rpc_export("hybrid_retry")
+    @_safe
+    def retry(self, chat_id, backend=None):
+        self.engine.retry(chat_id, backend)
+
+    @pynvim.rpc_export("hybrid_chat_open")
+    @_safe
+    def chat_open(self, reply_id, chat_id=None):
+        self.engine.chat_open(reply_id, chat_id)
+
+    @pynvim.rpc_export("hybrid_chats")
+    @_safe
+    def chats(self, reply_id):
+        self.engine.chats_list(reply_id)
+
+    @pynvim.rpc_export("hybrid_chat_delete")
+    @_safe
+    def chat_delete(self, reply_id, chat_id):
+        self.engine.chat_delete(reply_id, chat_id)
+
     @pynvim.rpc_export("hybrid_ask")
     @_safe
     def ask(self, ask_id, payload):

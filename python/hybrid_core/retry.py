@@ -1,0 +1,52 @@
+"""When a failed request is worth sending again, and how long to wait first.
+
+Only failures before the first token are retried (the caller checks): a repeat after
+text has arrived would show the user the same words twice.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from .errors import ConnectError, RateLimitError, ServerError
+
+DEFAULT_ATTEMPTS = 3
+DEFAULT_MAX_WAIT = 20.0
+FIRST_BACKOFF = 0.25  # seconds; doubled each attempt, with jitter
+FALLBACK_PATIENCE = 2.0  # longest wait for a retry when the other side could answer
+
+
+def retryable(error: Exception) -> bool:
+    """Connect failures, 5xx and 429: the next attempt may well succeed."""
+    if isinstance(error, (ConnectError, RateLimitError)):
+        return True
+    return isinstance(error, ServerError) and (error.status or 0) >= 500
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = DEFAULT_ATTEMPTS  # in all, the first one included
+    max_wait: float = DEFAULT_MAX_WAIT  # longest single wait, Retry-After included
+
+    def wait_before(self, attempt: int, error: Exception, patience: float | None = None) -> float | None:
+        """Seconds to wait before attempt number `attempt + 1`; None: give up now.
+
+        `patience` is set when another backend could answer instead: a longer wait than
+        that gives up, so the fallback answers now rather than after the server's pause
+        (0: no retry at all, for a backend that failed moments ago)."""
+        limit = min(self.max_wait, patience) if patience is not None else self.max_wait
+        if attempt >= self.attempts or not retryable(error) or limit <= 0:
+            return None
+        asked = getattr(error, "retry_after", None)
+        if asked is not None:
+            return asked if asked <= limit else None  # never sooner than the server asked
+        backoff = FIRST_BACKOFF * 2 ** (attempt - 1)
+        return min(limit, random.uniform(backoff * 0.5, backoff * 1.5))
+
+
+def policy_from(raw: dict | None) -> RetryPolicy:
+    """setup.yaml's `retry:` section, already validated by config.py."""
+    raw = raw if isinstance(raw, dict) else {}
+    return RetryPolicy(attempts=int(raw.get("attempts") or DEFAULT_ATTEMPTS),
+                       max_wait=float(raw.get("max_wait") or DEFAULT_MAX_WAIT))

@@ -1,0 +1,97 @@
+"""Retries before the first token, against loopback servers that count what they get."""
+
+import pytest
+
+from engine_harness import engine_for
+from hybrid_core.errors import ConnectError, RateLimitError, ServerError
+from hybrid_core.retry import RetryPolicy
+
+
+def fixed_cloud(url, extra=""):
+    return (f"backend:\n  groq: {{type: openai, base_url: '{url}/v1', default_model: fake-model, local: false}}\n" + extra)
+
+
+
+@pytest.fixture
+def key(monkeypatch):
+    monkeypatch.setenv("GROQ_API_KEY", "test-key-retry")
+
+
+def run_chat(tmp_path, config, text="hi"):
+    eng, sink, _ = engine_for(tmp_path, config)
+    try:
+        eng.chat_send("1", text)
+        end = sink.wait(lambda s: s.of("turn_end"), timeout=30)[0]
+        return end, sink
+    finally:
+        eng.shutdown()
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+def test_failures_before_the_first_token_are_retried(tmp_path, openai, key, status):
+    openai.mode, openai.status, openai.fail_first = "status", status, 2
+    openai.reply = "third time lucky"
+    end, sink = run_chat(tmp_path, fixed_cloud(openai.url))
+    assert end["status"] == "complete"
+    assert len(openai.chat_requests()) == 3
+    assert "".join(e["text"] for e in sink.of("delta")) == "third time lucky"  # once, not three times
+    retries = [e["message"] for e in sink.of("notify") if "trying again" in e["message"]]
+    assert len(retries) == 2 and retries[1].endswith("(3 of 3)")
+
+
+def test_gives_up_after_the_attempts_and_says_why(tmp_path, openai, key):
+    openai.mode, openai.status = "status", 503
+    end, _ = run_chat(tmp_path, fixed_cloud(openai.url, "retry: {attempts: 2}\n"))
+    assert end["status"] == "error" and end["message"].startswith("groq: server error 503: no details — :HybridRetry")
+    assert len(openai.chat_requests()) == 2
+
+
+def test_retry_after_is_honoured(tmp_path, openai, key):
+    openai.mode, openai.status, openai.fail_first = "status", 429, 1
+    openai.headers = {"Retry-After": "1"}
+    end, _ = run_chat(tmp_path, fixed_cloud(openai.url))
+    assert end["status"] == "complete"
+    first, second = openai.chat_requests()
+    assert second["at"] - first["at"] >= 1.0
+
+
+def test_retry_after_longer_than_max_wait_is_not_waited_for(tmp_path, openai, key):
+    openai.mode, openai.status, openai.headers = "status", 429, {"Retry-After": "60"}
+    end, _ = run_chat(tmp_path, fixed_cloud(openai.url, "retry: {max_wait: 5}\n"))
+    assert end["status"] == "error" and "rate limited" in end["message"] and "retry in 60 s" in end["message"]
+    assert len(openai.chat_requests()) == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 404])
+def test_client_errors_are_not_retried(tmp_path, openai, key, status):
+    openai.mode, openai.status = "status", status
+    end, _ = run_chat(tmp_path, fixed_cloud(openai.url))
+    assert end["status"] == "error"
+    assert len(openai.chat_requests()) == 1
+
+
+def test_nothing_is_retried_after_the_first_token(tmp_path, openai, key):
+    openai.mode, openai.reply = "cut", "partial words"
+    end, sink = run_chat(tmp_path, fixed_cloud(openai.url))
+    assert end["status"] == "incomplete" and ":HybridRetry" in end["message"]
+    assert len(openai.chat_requests()) == 1
+    assert "".join(e["text"] for e in sink.of("delta")) == "partial words"
+
+
+def test_connect_errors_are_retried(tmp_path, key):
+    from fakeservers import free_port
+    end, sink = run_chat(tmp_path, fixed_cloud(f"http://127.0.0.1:{free_port()}"))
+    assert end["status"] == "error" and "nothing answers at" in end["message"]
+    assert len([e for e in sink.of("notify") if "trying again" in e["message"]]) == 2
+
+
+def test_backoff_grows_and_respects_the_caps():
+    policy = RetryPolicy(attempts=4, max_wait=20)
+    err = ServerError("x", "server error 503", 503)
+    waits = [policy.wait_before(n, err) for n in (1, 2, 3)]
+    assert 0.125 <= waits[0] <= 0.375 and 0.25 <= waits[1] <= 0.75 and 0.5 <= waits[2] <= 1.5
+    assert policy.wait_before(4, err) is None  # the attempts are used up
+    assert policy.wait_before(1, RateLimitError("x", "429", retry_after=3)) == 3
+    assert policy.wait_before(1, RateLimitError("x", "429", retry_after=3), patience=2) is None
+    assert policy.wait_before(1, ConnectError("x", "down")) is not None
+    assert policy.wait_before(1, ServerError("x", "400", 400)) is None
