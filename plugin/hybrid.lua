@@ -9,13 +9,18 @@ local command = vim.api.nvim_create_user_command
 command('HybridChat', function(args) hybrid().chat_command(args) end,
   { nargs = '*', range = true, desc = 'hybrid: open the chat, or send text to it' })
 
-command('HybridBackend', function(args) hybrid().backend_command(args) end, {
-  nargs = '?',
-  desc = 'hybrid: switch the backend (no name: picker)',
-  complete = function(lead)
-    return vim.tbl_filter(function(n) return n:find(lead, 1, true) == 1 end, hybrid().complete_backend())
-  end,
-})
+local function complete_backend(lead)
+  return vim.tbl_filter(function(n) return n:find(lead, 1, true) == 1 end, hybrid().complete_backend())
+end
+
+command('HybridChats', function() hybrid().chats_command() end,
+  { desc = 'hybrid: saved chats, to reopen or delete' })
+
+command('HybridRetry', function(args) hybrid().retry_command(args) end,
+  { nargs = '?', complete = complete_backend, desc = "hybrid: redo the chat's last turn (on another backend)" })
+
+command('HybridBackend', function(args) hybrid().backend_command(args) end,
+  { nargs = '?', complete = complete_backend, desc = 'hybrid: switch the backend (no name: picker)' })
 
 command('HybridModel', function(args) hybrid().model_command(args) end,
   { nargs = '?', desc = "hybrid: switch the backend's model (no name: picker)" })

@@ -34,6 +34,9 @@ class FakeServer:
         self.status_body = b""
         self.headers: dict[str, str] = {}
         self.fail_first = 0  # with mode "status": only the first N chat requests fail, then normal
+        self.raw_stream: list[bytes] | None = None  # hostile servers: these exact chunks, then the end
+        self.raw_ctype = ""
+        self.raw_delay = 0.0
         self.api_key: str | None = None
         self.models = ["fake-model", "other-model"]
         self.context_length = 32768  # what Ollama's /api/show reports in model_info
@@ -195,6 +198,23 @@ class FakeServer:
             "param": None, "code": "invalid_api_key"}})
         return False
 
+    def scripted_raw(self, h) -> bool:
+        """mode "silent": take the request, never answer; raw_stream: send exactly these bytes."""
+        if self.mode == "silent":
+            self.wait_for_hangup(h)
+            return True
+        if self.raw_stream is None:
+            return False
+        self.begin_stream(h, self.raw_ctype or ("application/x-ndjson" if self.protocol == "ollama" else "text/event-stream"))
+        deadline = time.monotonic() + MAX_STREAM_SECONDS
+        for piece in self.raw_stream:
+            if not self.chunk(h, piece) or time.monotonic() > deadline:
+                return True
+            if self.raw_delay:
+                time.sleep(self.raw_delay)
+        self.end_chunks(h)
+        return True
+
     def scripted_status(self, h) -> bool:
         if self.mode != "status":
             return False
@@ -233,7 +253,7 @@ class OllamaServer(FakeServer):
             return self.show(h, body)
         if h.path != "/api/chat":
             return self.send_raw(h, 404, b"404 page not found", "text/plain")
-        if self.scripted_status(h):
+        if self.scripted_status(h) or self.scripted_raw(h):
             return
         model = (body or {}).get("model")
         if model not in self.models:
@@ -288,7 +308,7 @@ class OpenAIServer(FakeServer):
             return self.send_json(h, 404, {"error": {"message": "Not found", "type": "invalid_request_error"}})
         if not self.check_key(h):
             return
-        if self.scripted_status(h):
+        if self.scripted_status(h) or self.scripted_raw(h):
             return
         if self.mode == "html":
             return self.send_raw(h, 200, b"<!DOCTYPE html><html><body>Login</body></html>", "text/html")

@@ -152,7 +152,7 @@ def test_nothing_listening_error_in_chat_and_notify(editor):
     ed = editor(f"backend:\n  ollama: {{type: ollama, base_url: 'http://127.0.0.1:{port}', default_model: m}}\n")
     ed.cmd("HybridChat hi")
     lines = ed.wait_answer()
-    expected = f"ollama: nothing answers at http://127.0.0.1:{port} — is 'ollama serve' running?"
+    expected = f"ollama: nothing answers at http://127.0.0.1:{port} — is 'ollama serve' running? — :HybridRetry tries again"
     assert f"> **error:** {expected}" in lines
     assert "(hybrid) " + expected in ed.messages("error")
 

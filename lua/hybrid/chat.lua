@@ -1,5 +1,6 @@
--- The chat buffer: a markdown scratch buffer where each message has a header and
--- answers stream in at an extmark (appending, never rewriting the buffer).
+-- Chat buffers: markdown scratch buffers where each message has a header and answers
+-- stream in at an extmark (appending, never rewriting the buffer). Several chats may
+-- stream at once; the host saves each one as it streams (see :help hybrid-chats).
 local api = vim.api
 local notify = require('hybrid.notify')
 local state = require('hybrid.state')
@@ -8,42 +9,68 @@ local M = {}
 
 local ns = api.nvim_create_namespace('hybrid_chat')
 local PROMPT_HEADER = '## You'
+local BUSY = 'an answer is still streaming in this chat; cancel it with <C-c> or :HybridCancel'
 
-local chats_created = 0
+-- Each chat: { id, buf, streaming, header_mark, answer_mark, loading, queued }
+local chats = {}
+local current_id = nil -- the chat :HybridChat shows
+local restored = false -- the session's first :HybridChat reopens the newest saved chat
+local created = 0
 
-local chat = {
-  id = nil, -- a new id per chat buffer: a wiped buffer's conversation is gone with it
-  buf = nil,
-  streaming = false,
-  header_mark = nil, -- the answer's header line, filled in when the host says who answers
-  answer_mark = nil, -- where the next streamed text goes
-}
+local function valid(c) return c ~= nil and c.buf ~= nil and api.nvim_buf_is_valid(c.buf) end
 
-local function buf_valid() return chat.buf ~= nil and api.nvim_buf_is_valid(chat.buf) end
+local function new_id()
+  created = created + 1
+  return ('%s-%d-%d'):format(os.date('%Y%m%d-%H%M%S'), vim.fn.getpid(), created)
+end
 
-local function chat_win()
-  if not buf_valid() then return nil end
+local function current()
+  local c = chats[current_id]
+  return valid(c) and c or nil
+end
+
+--- The chat shown in the current buffer, else the current chat.
+local function here()
+  local id = vim.b.hybrid_chat_id
+  if id and valid(chats[id]) then return chats[id] end
+  return current()
+end
+
+local function is_chat_buf(buf) return vim.b[buf].hybrid_chat_id ~= nil end
+
+local function chat_win(c)
   for _, win in ipairs(api.nvim_tabpage_list_wins(0)) do
-    if api.nvim_win_get_buf(win) == chat.buf then return win end
+    if api.nvim_win_get_buf(win) == c.buf then return win end
+  end
+end
+
+local function any_chat_win()
+  for _, win in ipairs(api.nvim_tabpage_list_wins(0)) do
+    if is_chat_buf(api.nvim_win_get_buf(win)) then return win end
   end
 end
 
 local function close_window()
-  local win = chat_win()
-  if not win then return end
+  local win = api.nvim_get_current_win()
+  if not is_chat_buf(api.nvim_win_get_buf(win)) then return end
   if #api.nvim_tabpage_list_wins(0) == 1 and #api.nvim_list_tabpages() == 1 then
     -- Last window: show another buffer rather than fail with E444.
-    api.nvim_win_call(win, function() vim.cmd('enew') end)
+    vim.cmd('enew')
   else
     api.nvim_win_close(win, false)
   end
 end
 
-local function is_busy() return chat.streaming end
+-- <C-c> in a chat stops that chat's answer; :HybridCancel stops everything.
+local function cancel_this()
+  local c = here()
+  if c and c.streaming then require('hybrid.host').send('hybrid_cancel', c.id) end
+end
 
 local function cancel_or_leave_insert()
-  if is_busy() then
-    M.cancel()
+  local c = here()
+  if c and c.streaming then
+    cancel_this()
   else
     vim.cmd('stopinsert')
   end
@@ -55,81 +82,189 @@ local function set_keymaps(buf)
   end
   map('n', '<CR>', function() M.send_prompt() end, 'send the prompt')
   map({ 'n', 'i' }, '<C-x>', function() require('hybrid.picker').backend() end, 'pick the backend')
-  map('n', '<C-c>', function() M.cancel() end, 'cancel the answer')
+  map('n', '<C-c>', cancel_this, 'cancel the answer')
   map('i', '<C-c>', cancel_or_leave_insert, 'cancel the answer')
   map('n', 'q', close_window, 'close the chat window')
 end
 
-local function create_buf()
-  chats_created = chats_created + 1
-  chat.id = tostring(chats_created)
-  local buf = api.nvim_create_buf(false, true)
-  pcall(api.nvim_buf_set_name, buf, 'hybrid://chat')
+local function name_buf(c) pcall(api.nvim_buf_set_name, c.buf, 'hybrid://chat/' .. c.id) end
+
+local function create(id)
+  local c = { id = id, buf = api.nvim_create_buf(false, true), streaming = false }
+  chats[id] = c
+  local buf = c.buf
+  name_buf(c)
   vim.bo[buf].bufhidden = 'hide'
   vim.bo[buf].swapfile = false
   api.nvim_buf_set_lines(buf, 0, -1, false, { PROMPT_HEADER, '' })
   vim.bo[buf].filetype = 'markdown'
+  vim.b[buf].hybrid_chat_id = id
   set_keymaps(buf)
-  chat.buf = buf
   api.nvim_create_autocmd('BufWipeout', {
     buffer = buf,
     once = true,
     callback = function()
-      -- The buffer is gone: stop its answer so nothing waits for a place to write.
-      if chat.streaming then
-        M.cancel()
+      -- The buffer is gone (its saved file stays): stop its answer, nothing waits to write.
+      if c.streaming then
+        require('hybrid.host').send('hybrid_cancel', c.id)
         state.inflight = math.max(0, state.inflight - 1)
       end
-      chat.buf, chat.streaming, chat.header_mark, chat.answer_mark = nil, false, nil, nil
+      c.buf, c.streaming = nil, false
+      if chats[c.id] == c then chats[c.id] = nil end
     end,
   })
+  return c
 end
 
-local function open_window()
+local function open_window(buf)
   local chat_opts = require('hybrid.options').values.chat
   local layout = chat_opts.layout
   if layout == 'float' then
     local width = math.floor(vim.o.columns * 0.8)
     local height = math.floor((vim.o.lines - 2) * 0.8)
-    api.nvim_open_win(chat.buf, true, {
+    api.nvim_open_win(buf, true, {
       relative = 'editor', width = width, height = height, style = 'minimal', border = 'rounded',
       row = math.floor((vim.o.lines - height) / 2) - 1, col = math.floor((vim.o.columns - width) / 2),
       title = ' hybrid ', title_pos = 'center',
     })
   elseif layout == 'tab' then
-    vim.cmd('tab sbuffer ' .. chat.buf)
+    vim.cmd('tab sbuffer ' .. buf)
   elseif layout == 'vsplit' then
     local size = chat_opts.size or math.max(60, math.floor(vim.o.columns / 3))
     vim.cmd(('botright vertical %dsplit'):format(size))
-    api.nvim_win_set_buf(0, chat.buf)
+    api.nvim_win_set_buf(0, buf)
   else
     local size = chat_opts.size or math.max(10, math.floor(vim.o.lines / 3))
     vim.cmd(('botright %dsplit'):format(size))
-    api.nvim_win_set_buf(0, chat.buf)
+    api.nvim_win_set_buf(0, buf)
   end
   vim.wo.wrap = true
   vim.wo.linebreak = true
 end
 
---- Show the chat and put the cursor in it (creating the buffer on first use).
-function M.open()
-  -- Opening the chat is first use: start the host so config errors and state show now.
-  require('hybrid.host').ensure()
-  if not buf_valid() then create_buf() end
-  local win = chat_win()
+--- Show chat `c` (in the window of another chat when one is open) with the cursor at its end.
+local function show(c)
+  current_id = c.id
+  local win = chat_win(c) or any_chat_win()
   if win then
     api.nvim_set_current_win(win)
+    if api.nvim_win_get_buf(win) ~= c.buf then api.nvim_win_set_buf(win, c.buf) end
   else
-    open_window()
+    open_window(c.buf)
   end
-  local last = api.nvim_buf_line_count(chat.buf)
-  api.nvim_win_set_cursor(0, { last, 0 })
+  api.nvim_win_set_cursor(0, { api.nvim_buf_line_count(c.buf), 0 })
+end
+
+-- How a finished answer ends, by status.
+local endings = {
+  cancelled = function() return '_[cancelled]_' end,
+  incomplete = function(msg) return '_[incomplete: ' .. (msg or 'the stream ended early') .. ']_' end,
+  error = function(msg) return '> **error:** ' .. (msg or 'the request failed') end,
+  refused = function(msg) return '> **error:** ' .. (msg or 'not sent') end,
+  interrupted = function(msg) return '_[interrupted: ' .. (msg or 'Neovim or the host stopped while it streamed') .. ']_' end,
+}
+
+local function header_for(who)
+  if who.backend then return ('## %s · %s · %s · %s'):format(who.kind, who.backend, who.model, who.reason) end
+  return ('## not sent · %s'):format(who.reason or '')
+end
+
+local function split(text) return vim.split(text, '\n', { plain = true }) end
+
+--- Fill a chat's buffer from its saved turns (every earlier turn, partial answers marked).
+local function render(c, saved)
+  local lines = {}
+  for _, turn in ipairs(saved.turns or {}) do
+    if not turn.retry then
+      table.insert(lines, PROMPT_HEADER)
+      vim.list_extend(lines, split(turn.user))
+      table.insert(lines, '')
+    end
+    table.insert(lines, header_for(turn.who or {}))
+    if turn.answer ~= '' then vim.list_extend(lines, split(turn.answer)) end
+    local marker = endings[turn.status]
+    if marker then
+      if turn.answer ~= '' then table.insert(lines, '') end
+      table.insert(lines, marker(turn.message))
+    end
+    table.insert(lines, '')
+  end
+  vim.list_extend(lines, { PROMPT_HEADER, '' })
+  api.nvim_buf_set_lines(c.buf, 0, -1, false, lines)
+end
+
+local function adopt_id(c, id)
+  if id == c.id then return end
+  if current_id == c.id then current_id = id end
+  chats[c.id] = nil
+  c.id = id
+  chats[id] = c
+  vim.b[c.buf].hybrid_chat_id = id
+  name_buf(c)
+end
+
+--- Ask the host for a saved chat (nil: the newest) and show it in `c`; queued text is sent after.
+local function load_into(c, id)
+  c.loading = true
+  require('hybrid.host').request('hybrid_chat_open', function(saved, err)
+    c.loading = false
+    if not valid(c) then return end
+    if err then
+      notify.error('could not open the saved chat: ' .. err)
+    elseif saved and saved.id then
+      adopt_id(c, saved.id)
+      render(c, saved)
+      M.follow_all(c, true)
+    end
+    local queued = c.queued
+    c.queued = nil
+    if queued then M.ask(queued.text, queued.opts) end
+  end, id)
+end
+
+--- Show the current chat; the session's first call reopens the newest saved chat.
+function M.open()
+  -- Opening the chat is first use: start the host so config errors and state show now.
+  local host = require('hybrid.host')
+  host.ensure()
+  local c = current()
+  if not c then
+    c = create(new_id())
+    if not restored and host.running() then
+      restored = true
+      load_into(c, nil)
+    end
+  end
+  show(c)
+  return c
+end
+
+--- :HybridChat new: a fresh chat (the others stay saved, :HybridChats lists them).
+function M.new()
+  require('hybrid.host').ensure()
+  restored = true
+  show(create(new_id()))
+end
+
+--- Open the saved chat `id` (focus it when it is already loaded).
+function M.open_saved(id)
+  local c = chats[id]
+  if valid(c) then return show(c) end
+  restored = true
+  c = create(id)
+  show(c)
+  load_into(c, id)
+end
+
+--- Forget chat `id` (its file is deleted by the host): close its buffer.
+function M.forget(id)
+  local c = chats[id]
+  if valid(c) and not c.streaming then api.nvim_buf_delete(c.buf, { force = true }) end
 end
 
 --- :HybridChat with no text: close when focused, else open or focus.
 function M.toggle()
-  local win = chat_win()
-  if win and win == api.nvim_get_current_win() then
+  if is_chat_buf(api.nvim_get_current_buf()) then
     close_window()
   else
     M.open()
@@ -146,144 +281,155 @@ local function trim(s) return (s:gsub('^%s+', ''):gsub('%s+$', '')) end
 
 --- <CR>: send what is written under the last '## You'.
 function M.send_prompt()
-  if not buf_valid() then return end
-  local lines = api.nvim_buf_get_lines(chat.buf, 0, -1, false)
+  local c = here()
+  if not c then return end
+  local lines = api.nvim_buf_get_lines(c.buf, 0, -1, false)
   local row = prompt_header_row(lines)
-  if not row then
-    api.nvim_buf_set_lines(chat.buf, -1, -1, false, { '', PROMPT_HEADER, '' })
-    notify.warn("write your message under '" .. PROMPT_HEADER .. "', then press <CR>")
-    return
-  end
-  local text = trim(table.concat(vim.list_slice(lines, row + 1), '\n'))
+  local text = row and trim(table.concat(vim.list_slice(lines, row + 1), '\n')) or ''
   if text == '' then
+    if not row then api.nvim_buf_set_lines(c.buf, -1, -1, false, { '', PROMPT_HEADER, '' }) end
     notify.warn("write your message under '" .. PROMPT_HEADER .. "', then press <CR>")
     return
   end
-  M.submit(text, row)
+  M.submit(c, text, row)
 end
 
---- Send `text`, already shown below the prompt header at `row` (1-based).
-function M.submit(text, row, opts)
-  if is_busy() then
-    notify.warn('an answer is still streaming; cancel it with <C-c> or :HybridCancel')
-    return
-  end
-  if not require('hybrid.host').send('hybrid_chat', chat.id, text, opts or vim.empty_dict()) then return end
-  local buf = chat.buf
-  -- Tidy the prompt area to exactly the sent text, then a header waiting for its author.
-  local shown = vim.split(text, '\n', { plain = true })
-  api.nvim_buf_set_lines(buf, row, -1, false, shown)
-  local last = api.nvim_buf_line_count(buf)
-  api.nvim_buf_set_lines(buf, last, last, false, { '', '## …', '' })
-  chat.header_mark = api.nvim_buf_set_extmark(buf, ns, last + 1, 0, {})
-  chat.answer_mark = api.nvim_buf_set_extmark(buf, ns, last + 2, 0, {})
-  chat.streaming = true
+-- A header waiting for its author, and the mark where the answer streams in.
+local function begin_answer(c)
+  local last = api.nvim_buf_line_count(c.buf)
+  api.nvim_buf_set_lines(c.buf, last, last, false, { '', '## …', '' })
+  c.header_mark = api.nvim_buf_set_extmark(c.buf, ns, last + 1, 0, {})
+  c.answer_mark = api.nvim_buf_set_extmark(c.buf, ns, last + 2, 0, {})
+  c.streaming = true
   state.inflight = state.inflight + 1
-  M.follow_all(true)
+  M.follow_all(c, true)
+end
+
+--- Send `text`, already shown below the prompt header at `row` (1-based), in chat `c`.
+function M.submit(c, text, row, opts)
+  if c.streaming then return notify.warn(BUSY) end
+  if not require('hybrid.host').send('hybrid_chat', c.id, text, opts or vim.empty_dict()) then return end
+  -- Tidy the prompt area to exactly the sent text, then the answer's header.
+  api.nvim_buf_set_lines(c.buf, row, -1, false, split(text))
+  begin_answer(c)
 end
 
 --- :HybridChat {text}: open the chat, put text in the prompt and send it.
 --- opts.path: the file the text came from (its name can make the chat local-only).
 function M.ask(text, opts)
-  M.open()
-  local lines = api.nvim_buf_get_lines(chat.buf, 0, -1, false)
+  local c = M.open()
+  if c.loading then
+    c.queued = { text = text, opts = opts } -- sent once the saved chat is shown
+    return
+  end
+  if c.streaming then return notify.warn(BUSY) end
+  local lines = api.nvim_buf_get_lines(c.buf, 0, -1, false)
   local row = prompt_header_row(lines)
-  if not row or is_busy() then
-    if is_busy() then
-      notify.warn('an answer is still streaming; cancel it with <C-c> or :HybridCancel')
-      return
-    end
-    api.nvim_buf_set_lines(chat.buf, -1, -1, false, { '', PROMPT_HEADER })
-    row = api.nvim_buf_line_count(chat.buf)
+  if not row then
+    api.nvim_buf_set_lines(c.buf, -1, -1, false, { '', PROMPT_HEADER })
+    row = api.nvim_buf_line_count(c.buf)
   end
-  M.submit(text, row, opts)
+  M.submit(c, text, row, opts)
 end
 
---- Keep windows that show the end of the chat at its end as text arrives.
-function M.follow_all(force)
-  local last = api.nvim_buf_line_count(chat.buf)
+--- :HybridRetry [backend]: redo the chat's last turn (the failed answer stays above).
+function M.retry(backend)
+  local c = here()
+  if not c then return notify.warn('no chat to retry in; :HybridChat opens one') end
+  if c.streaming or c.loading then return notify.warn(BUSY) end
+  -- Drop the empty prompt at the end; the new answer goes where it was.
+  local lines = api.nvim_buf_get_lines(c.buf, 0, -1, false)
+  local row = prompt_header_row(lines)
+  if row and trim(table.concat(vim.list_slice(lines, row + 1), '\n')) == '' then
+    local from = (row > 1 and lines[row - 1] == '') and row - 2 or row - 1
+    api.nvim_buf_set_lines(c.buf, from, -1, false, {})
+  end
+  if not require('hybrid.host').send('hybrid_retry', c.id, backend or '') then return end
+  show(c)
+  begin_answer(c)
+end
+
+--- Keep windows that show the end of chat `c` at its end as text arrives.
+function M.follow_all(c, force)
+  local last = api.nvim_buf_line_count(c.buf)
   for _, win in ipairs(api.nvim_list_wins()) do
-    if api.nvim_win_get_buf(win) == chat.buf then
+    if api.nvim_win_get_buf(win) == c.buf then
       local cur = api.nvim_win_get_cursor(win)[1]
-      if force or cur >= last - 1 or vim.w[win].hybrid_following then
-        api.nvim_win_set_cursor(win, { last, 0 })
-      end
+      if force or cur >= last - 1 then api.nvim_win_set_cursor(win, { last, 0 }) end
     end
   end
 end
 
-local function mark_pos(id)
-  local pos = api.nvim_buf_get_extmark_by_id(chat.buf, ns, id, {})
+local function mark_pos(c, id)
+  local pos = api.nvim_buf_get_extmark_by_id(c.buf, ns, id, {})
   return pos[1], pos[2]
 end
 
-local function insert_at_answer(text)
-  local row, col = mark_pos(chat.answer_mark)
+local function insert_at_answer(c, text)
+  local row, col = mark_pos(c, c.answer_mark)
   if not row then return end
   text = text:gsub('\r\n', '\n'):gsub('%z', '')
   local was_following = {}
-  local last = api.nvim_buf_line_count(chat.buf)
+  local last = api.nvim_buf_line_count(c.buf)
   for _, win in ipairs(api.nvim_list_wins()) do
-    if api.nvim_win_get_buf(win) == chat.buf then
+    if api.nvim_win_get_buf(win) == c.buf then
       was_following[win] = api.nvim_win_get_cursor(win)[1] >= last
     end
   end
-  api.nvim_buf_set_text(chat.buf, row, col, row, col, vim.split(text, '\n', { plain = true }))
-  local new_last = api.nvim_buf_line_count(chat.buf)
+  api.nvim_buf_set_text(c.buf, row, col, row, col, split(text))
+  local new_last = api.nvim_buf_line_count(c.buf)
   for win, follow in pairs(was_following) do
     if follow and api.nvim_win_is_valid(win) then api.nvim_win_set_cursor(win, { new_last, 0 }) end
   end
 end
 
-local function ours(ev) return ev.chat == chat.id and buf_valid() and chat.streaming end
+-- The chat an event is for, if it is still shown and waiting for it.
+local function target(ev)
+  local c = chats[ev.chat]
+  return valid(c) and c.streaming and c or nil
+end
 
 function M.on_turn_start(ev)
-  if not ours(ev) then return end
-  local row = mark_pos(chat.header_mark)
+  local c = target(ev)
+  if not c then return end
+  local row = mark_pos(c, c.header_mark)
   if row then
-    local header = ev.backend and ('## %s · %s · %s · %s'):format(ev.kind, ev.backend, ev.model, ev.reason)
-      or ('## not sent · %s'):format(ev.reason)
-    api.nvim_buf_set_lines(chat.buf, row, row + 1, false, { header })
+    api.nvim_buf_set_lines(c.buf, row, row + 1, false, { header_for(ev) })
     -- Replacing the line moves the mark; a fallback's second header must land here too.
-    api.nvim_buf_set_extmark(chat.buf, ns, row, 0, { id = chat.header_mark })
+    api.nvim_buf_set_extmark(c.buf, ns, row, 0, { id = c.header_mark })
   end
 end
 
 function M.on_delta(ev)
-  if not ours(ev) then return end
-  insert_at_answer(ev.text)
+  local c = target(ev)
+  if c then insert_at_answer(c, ev.text) end
 end
 
-local endings = {
-  cancelled = function() return '_[cancelled]_' end,
-  incomplete = function(msg) return '_[incomplete: ' .. (msg or 'the stream ended early') .. ']_' end,
-  error = function(msg) return '> **error:** ' .. (msg or 'the request failed') end,
-}
-
-local function finish(status, message)
-  local row, col = mark_pos(chat.answer_mark)
+local function finish(c, status, message)
+  local row, col = mark_pos(c, c.answer_mark)
   local marker = endings[status]
   if not marker and message then
     marker = function(msg) return '_[' .. msg .. ']_' end
   end
   local tail = { '' } -- the first item continues the answer's last line
   if marker then
-    local line = api.nvim_buf_get_lines(chat.buf, row, row + 1, false)[1] or ''
+    local line = api.nvim_buf_get_lines(c.buf, row, row + 1, false)[1] or ''
     if col > 0 or line ~= '' then table.insert(tail, '') end
     table.insert(tail, marker(message))
   end
   vim.list_extend(tail, { '', PROMPT_HEADER, '' })
-  insert_at_answer(table.concat(tail, '\n'))
-  api.nvim_buf_del_extmark(chat.buf, ns, chat.header_mark)
-  api.nvim_buf_del_extmark(chat.buf, ns, chat.answer_mark)
-  chat.header_mark, chat.answer_mark = nil, nil
-  chat.streaming = false
+  insert_at_answer(c, table.concat(tail, '\n'))
+  api.nvim_buf_del_extmark(c.buf, ns, c.header_mark)
+  api.nvim_buf_del_extmark(c.buf, ns, c.answer_mark)
+  c.header_mark, c.answer_mark = nil, nil
+  c.streaming = false
   state.inflight = math.max(0, state.inflight - 1)
 end
 
 function M.on_turn_end(ev)
-  if not ours(ev) then return end
-  finish(ev.status, ev.message)
+  local c = target(ev)
+  if not c then return end
+  finish(c, ev.status, ev.message)
   if ev.status == 'error' then
     notify.error(ev.message or 'the request failed')
   elseif ev.status == 'incomplete' then
@@ -291,17 +437,33 @@ function M.on_turn_end(ev)
   end
 end
 
---- The host died: whatever streamed stays, marked as interrupted.
+--- The host died: whatever streamed stays, marked as interrupted (the file has it too).
 function M.on_host_exit()
-  if buf_valid() and chat.streaming then finish('error', 'the Python host stopped; the answer is interrupted') end
+  for _, c in pairs(chats) do
+    if valid(c) then
+      c.loading = false
+      if c.streaming then finish(c, 'interrupted', 'the Python host stopped; :HybridRetry tries again') end
+    end
+  end
 end
 
+--- Stop every answer in flight (the host cancels asks too).
 function M.cancel()
   local host = require('hybrid.host')
   if host.running() then host.send('hybrid_cancel') end
 end
 
-function M.buf() return buf_valid() and chat.buf or nil end
-function M.id() return chat.id end
+--- The current chat's buffer and id (nil before the first :HybridChat).
+function M.buf() local c = current(); return c and c.buf or nil end
+function M.id() local c = current(); return c and c.id or nil end
+
+--- Every chat buffer of this session: { id = buf }.
+function M.buffers()
+  local out = {}
+  for id, c in pairs(chats) do
+    if valid(c) then out[id] = c.buf end
+  end
+  return out
+end
 
 return M

@@ -61,6 +61,8 @@ function M.chat_command(args)
   local chat = require('hybrid.chat')
   if text == '' then
     chat.toggle()
+  elseif args.range == 0 and text == 'new' then
+    chat.new()
   else
     chat.ask(text, { path = path })
   end
@@ -136,6 +138,9 @@ function M.reject_command() require('hybrid.ask').reject() end
 function M.cancel_command()
   require('hybrid.chat').cancel()
 end
+
+function M.retry_command(args) require('hybrid.chat').retry(args.args ~= '' and args.args or nil) end
+function M.chats_command() require('hybrid.picker').chats() end
 
 function M.complete_backend()
   local host = require('hybrid.host')

@@ -49,4 +49,30 @@ function M.model()
   end)
 end
 
+local function chat_label(c)
+  return ('%s  %s'):format(os.date('%Y-%m-%d %H:%M', math.floor(c.updated)), c.title)
+end
+
+--- :HybridChats: saved chats, newest first; pick one, then open or delete it.
+function M.chats()
+  host.request('hybrid_chats', function(list, err)
+    if err then return notify.error(err) end
+    if #list == 0 then return notify.info('no saved chats yet; :HybridChat starts one') end
+    vim.ui.select(list, { prompt = 'hybrid chats', kind = 'hybrid_chats', format_item = chat_label }, function(chosen)
+      if not chosen then return end
+      vim.ui.select({ 'Open', 'Delete' }, { prompt = chosen.title, kind = 'hybrid_chat_action' }, function(action)
+        if action == 'Open' then
+          require('hybrid.chat').open_saved(chosen.id)
+        elseif action == 'Delete' then
+          host.request('hybrid_chat_delete', function(_, derr)
+            if derr then return notify.error(derr) end
+            require('hybrid.chat').forget(chosen.id)
+            notify.info('deleted the chat "' .. chosen.title .. '"')
+          end, chosen.id)
+        end
+      end)
+    end)
+  end)
+end
+
 return M

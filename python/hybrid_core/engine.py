@@ -377,7 +377,7 @@ class Engine:
         if result["status"] == "cancelled" and self._closing:
             result.update(status="interrupted", message="Neovim closed while this answer streamed")
         elif result["status"] in ("error", "incomplete"):
-            result["message"] = f"{result['message']} — :HybridRetry tries again (:HybridRetry NAME on another backend)"
+            result["message"] = f"{result['message']} — :HybridRetry tries again"
         turn.status = result["status"]
         self._turn_end(chat_id, result, turn.status)
 

@@ -193,6 +193,27 @@ class Backend:
             f"raise backend.{self.name}.read_timeout",
         )
 
+    async def chunks(self, resp: httpx.Response, url: str, decoder):
+        """The decoded items of a streamed body. A server that keeps sending bytes but no whole
+        item for read_timeout seconds (one byte a second, say) is as stuck as a silent one."""
+        last_item = time.monotonic()
+        async for chunk in resp.aiter_bytes():
+            items = decoder.feed(chunk)
+            now = time.monotonic()
+            if items:
+                last_item = now
+                yield items
+            elif now - last_item > self.cfg.read_timeout:
+                raise ReadTimeoutError(self.name, f"{safe_url(url)} sent bytes but no whole message for "
+                                                  f"{self.cfg.read_timeout:g} s; raise backend.{self.name}.read_timeout "
+                                                  "if the server is just slow")
+
+    def not_a_stream(self, resp: httpx.Response, url: str) -> BackendError | None:
+        """A login page or a proxy's error page, sent with status 200."""
+        if "html" in resp.headers.get("content-type", ""):
+            return StreamError(self.name, f"{safe_url(url)} answered with an HTML page, not a stream — check base_url")
+        return None
+
     def status_error(self, response: httpx.Response, body: bytes, model: str) -> BackendError:
         status = response.status_code
         said = error_text(body) or "no details"

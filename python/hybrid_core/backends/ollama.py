@@ -28,10 +28,12 @@ class OllamaBackend(Backend):
         async with self.http_errors(url), self.client.stream("POST", url, json=body) as resp:
             if resp.status_code >= 400:
                 raise self.status_error(resp, await resp.aread(), req.model)
+            if error := self.not_a_stream(resp, url):
+                raise error
             decoder = NDJSONDecoder()
             try:
-                async for chunk in resp.aiter_bytes():
-                    for obj in decoder.feed(chunk):
+                async for items in self.chunks(resp, url, decoder):
+                    for obj in items:
                         for event in self._events(obj):
                             yield event
                             if isinstance(event, Finish):

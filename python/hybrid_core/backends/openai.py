@@ -12,7 +12,7 @@ import httpx
 
 from ..errors import StreamError
 from ..streams import SSEDecoder
-from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, error_text, message_of, safe_url
+from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, error_text, message_of
 
 
 class OpenAIBackend(Backend):
@@ -33,17 +33,16 @@ class OpenAIBackend(Backend):
             if resp.status_code >= 400:
                 raise self.status_error(resp, await resp.aread(), req.model)
             ctype = resp.headers.get("content-type", "")
-            if "html" in ctype:
-                raise StreamError(self.name, f"{safe_url(url)} answered with an HTML page, not a stream — check base_url")
+            if error := self.not_a_stream(resp, url):
+                raise error
             if "json" in ctype and "event-stream" not in ctype:
                 # Some proxies answer errors as plain JSON with status 200.
                 said = error_text(await resp.aread())
                 raise StreamError(self.name, f"expected a stream, got JSON: {said}")
             reason = None
-            decoder = SSEDecoder()
             try:
-                async for chunk in resp.aiter_bytes():
-                    for sse in decoder.feed(chunk):
+                async for items in self.chunks(resp, url, SSEDecoder()):
+                    for sse in items:
                         if not sse.data.strip():
                             continue
                         if sse.data.strip() == "[DONE]":

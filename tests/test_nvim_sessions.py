@@ -1,0 +1,145 @@
+"""Saved chats in real Neovim processes: kill -9 mid-answer, reopen, list, delete, retry."""
+
+import json
+import os
+import signal
+
+import pytest
+
+pytestmark = pytest.mark.nvim
+
+
+def ollama_only(url):
+    return f"backend:\n  ollama: {{type: ollama, base_url: '{url}', default_model: fake-model}}\n"
+
+
+def two(ollama, openai):
+    return (ollama_only(ollama.url)
+            + f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
+
+
+def chat_files(tmp_path):
+    folder = tmp_path / "data" / "chats"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def wait_retried(ed, answer):
+    """Until the redone turn has finished (a retry adds an answer, not a question)."""
+    return ed.wait(lambda: (ls := ed.chat_lines()) and answer in ls and ls[-2:] == ["## You", ""]
+                   and not ed.status()["busy"] and ls, what="the retried answer")
+
+
+def test_kill_9_mid_answer_then_the_next_chat_reopens_it(editor, ollama, tmp_path):
+    ollama.reply = "The first answer."
+    first = editor(ollama_only(ollama.url))
+    first.cmd("HybridChat first question")
+    first.wait_answer()
+    ollama.reply, ollama.chunk_size, ollama.delay = "word " * 400, 5, 0.02  # about 8 s of streaming
+    first.cmd("HybridChat second question")
+    first.wait(lambda: any(line.startswith("word word word") for line in first.chat_lines()), what="streaming")
+    pid = first.lua("return vim.fn.getpid()")
+    os.kill(pid, signal.SIGKILL)
+
+    second = editor(ollama_only(ollama.url))
+    second.cmd("HybridChat")
+    lines = second.wait(lambda: (ls := second.chat_lines()) and "first question" in ls and ls, what="the saved chat")
+    assert lines[:5] == ["## You", "first question", "", "## local · ollama · fake-model · fixed backend",
+                         "The first answer."]
+    assert lines[6:9] == ["## You", "second question", ""]
+    partial = lines[10]
+    assert partial.startswith("word word") and ("word " * 400).startswith(partial)
+    assert any(line.startswith("_[interrupted") for line in lines)
+    assert lines[-2:] == ["## You", ""]
+    # The reopened chat goes on with its history, the partial answer included.
+    ollama.reply, ollama.delay = "third answer", 0
+    second.cmd("HybridChat third question")
+    second.wait(lambda: "third answer" in second.chat_lines(), what="the third answer")
+    sent = ollama.chat_requests()[-1]["json"]["messages"]
+    assert [m["content"] for m in sent[1:4]] == ["first question", "The first answer.", "second question"]
+    assert sent[4]["content"].startswith("word word") and sent[5]["content"] == "third question"
+
+
+def test_every_line_of_a_chat_file_is_whole_json(editor, ollama, tmp_path):
+    ollama.reply, ollama.chunk_size = "streamed " * 50, 3
+    ed = editor(ollama_only(ollama.url))
+    ed.cmd("HybridChat hello")
+    ed.wait_answer()
+    ed.lua("require('hybrid').stats()")  # a round trip: the host has flushed what it queued before
+    (path,) = chat_files(tmp_path)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["t"] for r in records][:2] == ["user", "who"] and records[-1] == {"t": "end", "status": "complete"}
+    assert "".join(r["text"] for r in records if r["t"] == "text") == ollama.reply
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_new_chat_list_reopen_and_delete(editor, ollama, tmp_path):
+    ollama.reply = "answer one"
+    ed = editor(ollama_only(ollama.url))
+    ed.cmd("HybridChat the first chat")
+    ed.wait_answer()
+    ed.cmd("HybridChat new")
+    assert ed.chat_lines() == ["## You", ""]
+    ollama.reply = "answer two"
+    ed.cmd("HybridChat the second chat")
+    ed.wait_answer()
+    assert "the first chat" not in ed.chat_lines()
+    assert len(chat_files(tmp_path)) == 2
+    # :HybridChats lists them newest first; pick the older one and open it.
+    ed.lua("""
+      _G.picked = {}
+      vim.ui.select = function(items, opts, on_choice)
+        table.insert(_G.picked, { prompt = opts.prompt, labels = vim.tbl_map(opts.format_item or tostring, items) })
+        on_choice(items[_G.choose[#_G.picked]])
+      end
+      _G.choose = { 2, 1 }
+    """)
+    ed.cmd("HybridChats")
+    ed.wait(lambda: "the first chat" in ed.chat_lines(), what="the older chat reopened")
+    picked = ed.lua("return _G.picked")
+    assert [label[18:] for label in picked[0]["labels"]] == ["the second chat", "the first chat"]
+    assert picked[1]["labels"] == ["Open", "Delete"]
+    assert ed.chat_lines()[:5] == ["## You", "the first chat", "", "## local · ollama · fake-model · fixed backend",
+                                   "answer one"]
+    # Delete it: the file goes, and so does its buffer.
+    ed.lua("_G.picked = {}; _G.choose = { 2, 2 }")
+    ed.cmd("HybridChats")
+    ed.wait(lambda: len(chat_files(tmp_path)) == 1, what="the file deleted")
+    ed.wait(lambda: any("deleted the chat" in m for m in ed.messages("info")), what="the notice")
+    assert "the second chat" in chat_files(tmp_path)[0].read_text()
+
+
+def test_retry_after_a_mid_stream_failure_on_another_backend(editor, ollama, openai, tmp_path):
+    ollama.reply, ollama.mode = "half an ans", "cut"
+    openai.reply = "a whole answer"
+    ed = editor(two(ollama, openai), env={"GROQ_API_KEY": "test-key-sessions"})
+    ed.cmd("HybridChat explain monads")
+    lines = ed.wait_answer()
+    assert "half an ans" in lines and any(":HybridRetry" in line for line in lines)
+    assert len(ollama.chat_requests()) == 1  # text had arrived: no automatic retry
+    ed.cmd("HybridRetry groq")
+    lines = wait_retried(ed, "a whole answer")
+    assert lines.count("explain monads") == 1  # the question is not repeated
+    assert "half an ans" in lines and "a whole answer" in lines  # the failed try stays visible
+    assert "## cloud · groq · fake-model · fixed backend" in lines
+    sent = openai.chat_requests()[0]["json"]["messages"]
+    assert [m["content"] for m in sent[1:]] == ["explain monads"]  # the failed answer is not resent
+    # The redo replaces the failed turn in the history that later turns send.
+    openai.reply = "next"
+    ed.cmd("HybridBackend groq")
+    ed.cmd("HybridChat and then?")
+    ed.wait_answer(2)
+    sent = openai.chat_requests()[-1]["json"]["messages"]
+    assert [m["content"] for m in sent[1:]] == ["explain monads", "a whole answer", "and then?"]
+
+
+def test_retry_of_a_sensitive_chat_stays_local(editor, ollama, openai):
+    ollama.mode = "cut"
+    ed = editor(two(ollama, openai), env={"GROQ_API_KEY": "test-key-sessions"})
+    ed.cmd("HybridChat my key is AKIAIOSFODNN7EXAMPLE, why is it refused?")
+    ed.wait_answer()
+    ollama.mode, ollama.reply = "normal", "kept local"
+    ed.cmd("HybridRetry groq")
+    lines = wait_retried(ed, "kept local")
+    assert "## local · ollama · fake-model · an AWS access key in the text" in lines
+    assert openai.chat_requests() == []
+    assert any("not groq" in m for m in ed.messages("warn"))

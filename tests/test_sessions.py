@@ -1,0 +1,69 @@
+"""The chat file format: readable after a crash at any byte, keys never written."""
+
+import json
+import os
+
+from hybrid_core.chat import Conversation
+from hybrid_core.redact import Redactor
+from hybrid_core.sessions import ChatStore, parse, valid_id
+
+
+def write_chat(tmp_path, redact=None):
+    store = ChatStore(str(tmp_path / "chats"), redact or Redactor())
+    for rec in ({"t": "user", "text": "first"}, {"t": "who", "backend": "ollama", "model": "m", "kind": "local",
+                                                  "reason": "fixed backend"},
+                {"t": "text", "text": "one "}, {"t": "text", "text": "two"}, {"t": "end", "status": "complete"},
+                {"t": "user", "text": "second"}, {"t": "text", "text": "partial"}):
+        store.append("c1", rec)
+    store.flush()
+    store.close()
+    return (tmp_path / "chats" / "c1.jsonl").read_bytes()
+
+
+def test_text_records_are_joined_and_an_unended_turn_reads_as_interrupted(tmp_path):
+    data = write_chat(tmp_path)
+    assert sum(1 for line in data.splitlines() if json.loads(line)["t"] == "text") <= 3
+    chat = parse("c1", data)
+    assert [(t.user, t.answer, t.status) for t in chat.turns] == [("first", "one two", "complete"),
+                                                                  ("second", "partial", "interrupted")]
+    assert chat.turns[0].who == {"backend": "ollama", "model": "m", "kind": "local", "reason": "fixed backend"}
+
+
+def test_a_crash_at_any_byte_leaves_a_readable_prefix(tmp_path):
+    data = write_chat(tmp_path)
+    whole = parse("c1", data)
+    for cut in range(len(data) + 1):
+        chat = parse("c1", data[:cut])  # never raises
+        assert len(chat.turns) <= len(whole.turns)
+        for got, full in zip(chat.turns, whole.turns):
+            assert got.user == full.user and full.answer.startswith(got.answer)
+        assert chat.torn == (cut > 0 and data[cut - 1:cut] != b"\n")
+
+
+def test_a_retried_turn_is_shown_but_not_resent(tmp_path):
+    lines = [{"t": "user", "text": "q"}, {"t": "text", "text": "bad"}, {"t": "end", "status": "error", "message": "x"},
+             {"t": "user", "text": "q", "retry": True}, {"t": "text", "text": "good"}, {"t": "end", "status": "complete"},
+             {"t": "sensitive", "rule": "an AWS access key in the text"}]
+    saved = parse("c", "".join(json.dumps(r) + "\n" for r in lines).encode())
+    conv = Conversation.from_saved(saved)
+    assert [m["content"] for m in conv.messages()[1:]] == ["q", "good"]
+    assert conv.sensitive.rule == "an AWS access key in the text"
+
+
+def test_keys_are_masked_in_chat_files(tmp_path):
+    redact = Redactor()
+    redact.add("sk-test-123456789")
+    store = ChatStore(str(tmp_path / "chats"), redact)
+    store.append("c", {"t": "user", "text": "my key sk-test-123456789 leaked"})
+    store.flush()
+    assert b"sk-test" not in (tmp_path / "chats" / "c.jsonl").read_bytes()
+
+
+def test_chat_ids_cannot_leave_the_folder(tmp_path):
+    assert valid_id("20261121-101500-4242-1")
+    for bad in ("../x", "a/b", "", ".hidden", "x" * 81, "a\nb"):
+        assert not valid_id(bad)
+    store = ChatStore(str(tmp_path / "chats"))
+    store.append("../escape", {"t": "user", "text": "x"})
+    store.flush()
+    assert not os.path.exists(tmp_path / "escape.jsonl")
