@@ -43,6 +43,10 @@ class FakeServer:
         self.model_replies: dict[str, str] = {}  # a reply per model (e.g. a router model's verdict)
         self.model_waits: dict[str, float] = {}  # seconds a model thinks before its first token
         self.usage = (11, 7)
+        self.reply_fn = None  # body -> reply, to tell concurrent requests apart
+        self.streaming = 0  # streams open right now, and the most at once
+        self.most_streaming = 0
+        self._count_lock = threading.Lock()
         self.requests: list[dict] = []
         self.disconnects: list[float] = []
         self.stream_started = threading.Event()
@@ -65,10 +69,10 @@ class FakeServer:
     def chat_requests(self) -> list[dict]:
         return [r for r in self.requests if r["method"] == "POST" and r["path"].endswith(("/api/chat", "/chat/completions"))]
 
-    def pieces(self, model: str | None = None) -> list[str]:
+    def pieces(self, model: str | None = None, body: dict | None = None) -> list[str]:
         if self.model_waits.get(model):
             time.sleep(self.model_waits[model])
-        reply = self.model_replies.get(model, self.reply)
+        reply = self.reply_fn(body) if self.reply_fn else self.model_replies.get(model, self.reply)
         n = max(1, self.chunk_size)
         return [reply[i:i + n] for i in range(0, len(reply), n)]
 
@@ -95,7 +99,12 @@ class FakeServer:
                 except ValueError:
                     body = None
                 server._record(self, body, raw)
-                server.handle_post(self, body)
+                try:
+                    server.handle_post(self, body)
+                finally:
+                    if getattr(self, "streamed", False):
+                        with server._count_lock:
+                            server.streaming -= 1
 
         return Handler
 
@@ -145,6 +154,10 @@ class FakeServer:
         h.send_header("Cache-Control", "no-cache")
         h.end_headers()
         self.stream_started.set()
+        h.streamed = True
+        with self._count_lock:
+            self.streaming += 1
+            self.most_streaming = max(self.most_streaming, self.streaming)
 
     def chunk(self, h, data: bytes) -> bool:
         """One HTTP chunk; False when the client has gone."""
@@ -260,7 +273,7 @@ class OllamaServer(FakeServer):
             return self.send_json(h, 404, {"error": f"model \"{model}\" not found, try pulling it first"})
         self.begin_stream(h, "application/x-ndjson")
         created = "2025-01-01T00:00:00.000000Z"
-        for piece in self.pieces(model):
+        for piece in self.pieces(model, body):
             line = {"model": model, "created_at": created, "message": {"role": "assistant", "content": piece}, "done": False}
             if not self.chunk(h, json.dumps(line).encode() + b"\n"):
                 return
@@ -326,7 +339,7 @@ class OpenAIServer(FakeServer):
                                       "logprobs": None, "finish_reason": None}]}
         if not self.chunk(h, self.event(first)):
             return
-        for piece in self.pieces(model):
+        for piece in self.pieces(model, body):
             ev = {**base, "choices": [{"index": 0, "delta": {"content": piece}, "logprobs": None, "finish_reason": None}]}
             if not self.chunk(h, self.event(ev)):
                 return

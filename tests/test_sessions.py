@@ -35,7 +35,7 @@ def test_a_crash_at_any_byte_leaves_a_readable_prefix(tmp_path):
     for cut in range(len(data) + 1):
         chat = parse("c1", data[:cut])  # never raises
         assert len(chat.turns) <= len(whole.turns)
-        for got, full in zip(chat.turns, whole.turns):
+        for got, full in zip(chat.turns, whole.turns, strict=False):
             assert got.user == full.user and full.answer.startswith(got.answer)
         assert chat.torn == (cut > 0 and data[cut - 1:cut] != b"\n")
 

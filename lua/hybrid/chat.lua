@@ -193,6 +193,8 @@ local function render(c, saved)
   api.nvim_buf_set_lines(c.buf, 0, -1, false, lines)
 end
 
+local send_in -- defined below; a loaded chat sends what was queued while it loaded
+
 local function adopt_id(c, id)
   if id == c.id then return end
   if current_id == c.id then current_id = id end
@@ -203,7 +205,8 @@ local function adopt_id(c, id)
   name_buf(c)
 end
 
---- Ask the host for a saved chat (nil: the newest) and show it in `c`; queued text is sent after.
+--- Ask the host for a saved chat (nil: the newest not open here) and show it in `c`; queued
+--- text is sent after.
 local function load_into(c, id)
   c.loading = true
   require('hybrid.host').request('hybrid_chat_open', function(saved, err)
@@ -218,8 +221,8 @@ local function load_into(c, id)
     end
     local queued = c.queued
     c.queued = nil
-    if queued then M.ask(queued.text, queued.opts) end
-  end, id)
+    if queued then send_in(c, queued.text, queued.opts) end
+  end, id, vim.tbl_keys(chats))
 end
 
 --- Show the current chat; the session's first call reopens the newest saved chat.
@@ -314,12 +317,10 @@ function M.submit(c, text, row, opts)
   begin_answer(c)
 end
 
---- :HybridChat {text}: open the chat, put text in the prompt and send it.
---- opts.path: the file the text came from (its name can make the chat local-only).
-function M.ask(text, opts)
-  local c = M.open()
+-- Put `text` in chat c's prompt and send it (once the saved chat is shown, if it is loading).
+function send_in(c, text, opts)
   if c.loading then
-    c.queued = { text = text, opts = opts } -- sent once the saved chat is shown
+    c.queued = { text = text, opts = opts }
     return
   end
   if c.streaming then return notify.warn(BUSY) end
@@ -331,6 +332,10 @@ function M.ask(text, opts)
   end
   M.submit(c, text, row, opts)
 end
+
+--- :HybridChat {text}: open the chat, put text in the prompt and send it.
+--- opts.path: the file the text came from (its name can make the chat local-only).
+function M.ask(text, opts) send_in(M.open(), text, opts) end
 
 --- :HybridRetry [backend]: redo the chat's last turn (the failed answer stays above).
 function M.retry(backend)

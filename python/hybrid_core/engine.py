@@ -92,9 +92,10 @@ class Engine:
         """Redo the chat's last turn, on `backend` when given (privacy still decides)."""
         self._spawn(self._chat(str(chat_id), "", {"retry": True, "backend": backend or None}))
 
-    def chat_open(self, reply_id: int, chat_id: str | None = None) -> None:
-        """Reply with a saved chat (the newest when no id) for the editor to show; {} if none."""
-        self._reply(reply_id, self._open_chat(chat_id or None))
+    def chat_open(self, reply_id: int, chat_id: str | None = None, exclude: list | None = None) -> None:
+        """Reply with a saved chat for the editor to show: `chat_id`, else the newest one not in
+        `exclude` (the chats the editor already has); {} if none."""
+        self._reply(reply_id, self._open_chat(chat_id or None, set(exclude or ())))
 
     def chats_list(self, reply_id: int) -> None:
         self._reply(reply_id, self._list_chats())
@@ -409,11 +410,11 @@ class Engine:
             raise HybridError("chats are not saved: no data_dir")
         return self.store
 
-    async def _open_chat(self, chat_id: str | None) -> dict:
+    async def _open_chat(self, chat_id: str | None, exclude: set) -> dict:
         await self._ready.wait()
         store = self._need_store()
         if chat_id is None:
-            chat_id = await asyncio.to_thread(store.latest)
+            chat_id = await asyncio.to_thread(store.latest, exclude)
             if chat_id is None:
                 return {}
         await asyncio.to_thread(store.flush)

@@ -181,8 +181,8 @@ class ChatStore:
         out.sort(key=lambda c: c["updated"], reverse=True)
         return out
 
-    def latest(self) -> str | None:
-        chats = self.list()
+    def latest(self, exclude: set | frozenset = frozenset()) -> str | None:
+        chats = [c for c in self.list() if c["id"] not in exclude]
         return chats[0]["id"] if chats else None
 
     def delete(self, chat_id: str) -> bool:

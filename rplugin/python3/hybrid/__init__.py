@@ -67,8 +67,8 @@ class HybridPlugin:
 
     @pynvim.rpc_export("hybrid_chat_open")
     @_safe
-    def chat_open(self, reply_id, chat_id=None):
-        self.engine.chat_open(reply_id, chat_id)
+    def chat_open(self, reply_id, chat_id=None, exclude=None):
+        self.engine.chat_open(reply_id, chat_id, exclude)
 
     @pynvim.rpc_export("hybrid_chats")
     @_safe
