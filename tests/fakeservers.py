@@ -206,8 +206,9 @@ class FakeServer:
             return True
         if h.headers.get("Authorization") == f"Bearer {self.api_key}":
             return True
-        self.send_json(h, 401, {"error": {
-            "message": "Incorrect API key provided.", "type": "invalid_request_error",
+        given = (h.headers.get("Authorization") or "").removeprefix("Bearer ")
+        self.send_json(h, 401, {"error": {  # echoing the key, as careless proxies do
+            "message": f"Incorrect API key provided: {given}.", "type": "invalid_request_error",
             "param": None, "code": "invalid_api_key"}})
         return False
 

@@ -210,8 +210,10 @@ def test_checkhealth_reports_backends_and_never_the_key(editor, ollama, openai):
     ed = editor(both(ollama, openai), env={"GROQ_API_KEY": "sk-health-secret"})
     ed.cmd("checkhealth hybrid")
     text = "\n".join(ed.nvim.current.buffer[:])
-    assert "Python 3" in text and "pynvim" in text
+    assert "- ✅ OK Neovim 0." in text
+    assert "Python 3" in text and "pynvim 0.6" in text and "httpx 0.28" in text and "PyYAML 6" in text and "msgpack 1." in text
     assert "- ✅ OK valid" in text
+    assert "data_dir is writable" in text and "0 saved chats" in text
     assert f"ollama (local, ollama) at {ollama.url} answers" in text
     assert "groq: API key found in GROQ_API_KEY" in text
     assert "sk-health-secret" not in text

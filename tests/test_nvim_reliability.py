@@ -126,3 +126,29 @@ def test_a_python_exception_is_one_line_on_screen_and_a_traceback_in_the_log(edi
     assert "hybrid.log" in message
     log = (tmp_path / "data" / "hybrid.log").read_text()
     assert "Traceback (most recent call last)" in log and "AttributeError" in log
+
+
+def test_checkhealth_reads_the_ledger_and_checks_the_model_is_present(editor, ollama, tmp_path):
+    ed = editor("backend:\n"
+                f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
+                f"  other: {{type: ollama, base_url: '{ollama.url}', default_model: not-pulled:7b}}\n")
+    ed.cmd("HybridChat hello")
+    ed.wait_answer()
+    ed.cmd("checkhealth hybrid")
+    text = "\n".join(ed.nvim.current.buffer[:])
+    assert "usage ledger: " in text and ", 1 requests (:HybridStats)" in text and "1 saved chats" in text
+    assert f"ollama (local, ollama) at {ollama.url} answers" in text
+    assert f"other (local, ollama) at {ollama.url} answers, but does not list the model not-pulled:7b" in text
+    assert "ollama pull not-pulled:7b" in text
+    assert any(r["path"] == "/api/tags" for r in ollama.requests)
+    # A ledger that is not SQLite is reported, not a traceback.
+    ed.close()
+    for name in ("usage.sqlite3", "usage.sqlite3-wal", "usage.sqlite3-shm"):
+        path = tmp_path / "data" / name
+        if path.exists():
+            path.unlink()
+    (tmp_path / "data" / "usage.sqlite3").write_bytes(b"this is not a database" * 100)
+    ed = editor("backend:\n" f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
+    ed.cmd("checkhealth hybrid")
+    text = "\n".join(ed.nvim.current.buffer[:])
+    assert "usage.sqlite3 cannot be read: file is not a database" in text and "Traceback" not in text

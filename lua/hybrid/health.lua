@@ -16,12 +16,14 @@ local function check_python(h, python)
     h.error(('no Python interpreter at %s'):format(python), { "run 'make install' in " .. options.root, 'or set setup{ python = ... }' })
     return false
   end
-  local out, err = run({ python, '-c', 'import sys, pynvim, httpx, yaml, msgpack; print(sys.version.split()[0])' })
+  local out, err = run({ python, '-c', 'import sys, pynvim, httpx, yaml, msgpack; from importlib.metadata import version; '
+    .. 'print(sys.version.split()[0], *(n + " " + version(n) for n in ("pynvim", "httpx", "PyYAML", "msgpack")), sep=", ")' })
   if not out then
     h.error(('%s lacks a package: %s'):format(python, (err or ''):match('[^\n]*$')), { "run 'make install' in " .. options.root })
     return false
   end
-  h.ok(('Python %s at %s with pynvim, httpx, pyyaml, msgpack'):format(vim.trim(out), python))
+  local version, packages = vim.trim(out):match('^([^,]+), (.*)$')
+  h.ok(('Python %s at %s with %s'):format(version, python, packages))
   return true
 end
 
@@ -73,7 +75,8 @@ function M.check()
   local python = options.python()
   if not check_python(h, python) then return end
   h.info(require('hybrid.host').running() and 'the Python host is running' or 'the Python host starts on first use')
-  local out, err = run({ python, '-m', 'hybrid_core.health', options.config_path() }, { PYTHONPATH = options.root .. '/python' })
+  local out, err = run({ python, '-m', 'hybrid_core.health', options.config_path(), options.data_dir() },
+    { PYTHONPATH = options.root .. '/python' })
   if not out then return h.error('the config check failed: ' .. (err or '')) end
   local report = vim.json.decode(out, { luanil = { object = true, array = true } })
   h.start('hybrid.nvim: config ' .. report.config)
@@ -85,19 +88,22 @@ function M.check()
   report_routing(h, report.routing)
   h.start('hybrid.nvim: backends')
   for _, b in ipairs(report.backends) do report_backend(h, b) end
-  local data = options.data_dir()
-  if vim.fn.isdirectory(data) == 1 and vim.fn.filewritable(data) ~= 2 then
-    h.error('data_dir is not writable: ' .. data)
+  local data = report.data or {}
+  h.start('hybrid.nvim: data')
+  if data.writable then
+    h.ok('data_dir is writable: ' .. data.path)
   else
-    h.ok('data_dir: ' .. data)
+    h.error(data.error or ('data_dir is not writable: ' .. tostring(data.path)), { 'set setup{ data_dir = ... }' })
   end
+  if data.ledger_error then
+    h.error(data.ledger_error, { 'move the file away; a new ledger starts with the next request' })
+  elseif data.ledger_rows then
+    h.ok(('usage ledger: %s, %d requests (:HybridStats)'):format(data.ledger, data.ledger_rows))
+  else
+    h.info('the usage ledger ' .. tostring(data.ledger) .. ' is created with the first request')
+  end
+  h.ok(('%d saved chats (:HybridChats); log: %s'):format(data.chats or 0, tostring(data.log)))
   h.start('hybrid.nvim: cost')
-  local ledger = data .. '/usage.sqlite3'
-  if vim.uv.fs_stat(ledger) then
-    h.ok('usage ledger: ' .. ledger .. ' (:HybridStats)')
-  else
-    h.info('the usage ledger ' .. ledger .. ' is created with the first request')
-  end
   local budget = report.routing.budget or {}
   if budget.daily_usd or budget.monthly_usd then
     h.ok(('budget: %s a day, %s a month; past it: %s'):format(budget.daily_usd and ('$' .. budget.daily_usd) or 'no limit',

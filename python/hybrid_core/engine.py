@@ -26,7 +26,7 @@ from .config import Config, builtin_config, default_config_path, display_path, l
 from .context import fit, ollama_num_ctx
 from .edits import EditRequest, edit_messages, extract_code, fit_replacement
 from .errors import BackendError, ConfigError, HybridError
-from .keys import KeyResolver
+from .keys import KeyResolver, keys_file_readable_by_others
 from .ledger import Ledger
 from .logs import setup_logging
 from .outbox import Outbox, without_none
@@ -77,6 +77,7 @@ class Engine:
         self._stamp: tuple | None = None
         self._watcher: asyncio.Task | None = None
         self._shown_config_error: str | None = None
+        self._warned_open: set[str] = set()  # keys files already reported as readable by others
         self._thread = threading.Thread(target=self._run_loop, name="hybrid-loop", daemon=True)
 
     # -- public, thread-safe ----------------------------------------------------
@@ -241,9 +242,20 @@ class Engine:
         self.config = config
         self._shown_config_error = None
         self._apply_defaults()
+        await self._warn_open_keys_file()
         if not first:
             log.info("config reloaded from %s", self.config_path)
         self._push_state()
+
+    async def _warn_open_keys_file(self) -> None:
+        path = self.keys.keys_path
+        if await asyncio.to_thread(keys_file_readable_by_others, path):
+            if path not in self._warned_open:
+                self._warned_open.add(path)
+                shown = display_path(path)
+                self._notify("warn", f"{shown} can be read by other users; run: chmod 600 {shown}")
+        else:
+            self._warned_open.discard(path)
 
     def _config_error(self, e: ConfigError) -> None:
         if str(e) == self._shown_config_error:

@@ -1,7 +1,8 @@
-"""`python -m hybrid_core.health CONFIG`: what :checkhealth hybrid reports, as JSON.
+"""`python -m hybrid_core.health CONFIG [DATA_DIR]`: what :checkhealth hybrid reports, as JSON.
 
 Checks the config, each backend's key (present or not, never the value), whether the
-server answers and whether it lists the configured model.
+server answers and whether it lists the configured model; with DATA_DIR, that it is
+writable and the ledger readable.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 
 from .backends import make_backend, safe_url
@@ -16,15 +18,17 @@ from .config import display_path, load_config
 from .errors import HybridError
 from .keys import KeyResolver, keys_file_readable_by_others
 from .privacy import BUILTIN_PATHS, BUILTIN_PATTERNS
+from .redact import Redactor
 from .routing import Router
 
 
-async def check_backend(cfg, keys: KeyResolver) -> dict:
+async def check_backend(cfg, keys: KeyResolver, redact: Redactor) -> dict:
     out = {"name": cfg.name, "kind": cfg.kind, "type": cfg.type, "url": safe_url(cfg.base_url), "model": cfg.default_model}
     try:
         key, where = keys.resolve(cfg)
     except HybridError as e:
         key, where, out["key_error"] = None, "", str(e)
+    redact.add(key)
     out["key"] = f"found in {where}" if key else None
     out["key_hint"] = cfg.api_key_env
     cfg.connect_timeout, cfg.read_timeout = min(cfg.connect_timeout, 2.0), 5.0
@@ -50,8 +54,20 @@ async def check(path: str) -> dict:
     report["keys_file_open"] = keys_file_readable_by_others(config.keys_path)
     report["routing"] = routing_summary(config)
     keys = KeyResolver(config.keys_path)
-    report["backends"] = await asyncio.gather(*(check_backend(b, keys) for b in config.backends.values()))
+    redact = Redactor()
+    backends = await asyncio.gather(*(check_backend(b, keys, redact) for b in config.backends.values()))
+    report["backends"] = masked(backends, redact)  # a server may echo the key in its error
     return report
+
+
+def masked(value, redact: Redactor):
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [masked(v, redact) for v in value]
+    if isinstance(value, dict):
+        return {k: masked(v, redact) for k, v in value.items()}
+    return value
 
 
 def routing_summary(config) -> dict:
@@ -68,8 +84,40 @@ def routing_summary(config) -> dict:
     }
 
 
+def check_data_dir(data_dir: str) -> dict:
+    """Writable, the ledger readable (and how many requests it holds), saved chats."""
+    out: dict = {"path": data_dir}
+    probe = os.path.join(data_dir, ".hybrid-health-probe")
+    try:
+        os.makedirs(data_dir, exist_ok=True)
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+        out["writable"] = True
+    except OSError as e:
+        out["writable"], out["error"] = False, f"{display_path(data_dir)} is not writable: {e.strerror or e}"
+    ledger = os.path.join(data_dir, "usage.sqlite3")
+    out["ledger"] = display_path(ledger)
+    if os.path.exists(ledger):
+        try:
+            db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=2)
+            try:
+                out["ledger_rows"] = db.execute("SELECT count(*) FROM requests").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.Error as e:
+            out["ledger_error"] = f"{display_path(ledger)} cannot be read: {e}"
+    chats = os.path.join(data_dir, "chats")
+    out["chats"] = len([n for n in os.listdir(chats) if n.endswith(".jsonl")]) if os.path.isdir(chats) else 0
+    out["log"] = display_path(os.path.join(data_dir, "hybrid.log"))
+    return out
+
+
 def main() -> None:
-    print(json.dumps(asyncio.run(check(os.path.expanduser(sys.argv[1])))))
+    report = asyncio.run(check(os.path.expanduser(sys.argv[1])))
+    if len(sys.argv) > 2:
+        report["data"] = check_data_dir(os.path.expanduser(sys.argv[2]))
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":
