@@ -271,7 +271,7 @@ class _Validator:
     def routing(self, routing: dict, backends: dict) -> None:
         for side in ("local", "cloud"):
             name = routing.get(side)
-            if name is not None and name not in backends:
+            if name is not None and (not isinstance(name, str) or name not in backends):
                 self.fail(f"routing.{side}", f"{_show(name)} is not a backend here; use one of: {', '.join(backends)}")
         local = routing.get("local")
         if local is not None and not backends[local].local:

@@ -170,7 +170,7 @@ class Engine:
             self._notify("error", str(e))
         except Exception as e:
             log.exception("internal error")
-            self._notify("error", f"internal error: {type(e).__name__}: {e} (details in {self.log_path})")
+            self._notify("error", self._internal(e))
 
     def _reply(self, reply_id: int, coro) -> None:
         """Run `coro` on the loop and answer request `reply_id` with its result or its error."""
@@ -181,8 +181,12 @@ class Engine:
                 self._put({"type": "reply", "id": reply_id, "error": str(e)})
             except Exception as e:
                 log.exception("request %s failed", reply_id)
-                self._put({"type": "reply", "id": reply_id, "error": f"internal error: {type(e).__name__}: {e}"})
+                self._put({"type": "reply", "id": reply_id, "error": self._internal(e)})
         self._spawn(answer())
+
+    def _internal(self, e: Exception) -> str:
+        """A bug's one line for the editor; its traceback is in the log."""
+        return f"internal error: {type(e).__name__}: {' '.join(str(e).split())} (details in {self.log_path})"
 
     def _put(self, event: dict) -> None:
         if event.get("message"):
@@ -627,7 +631,7 @@ class Engine:
             log.info("request failed: %s", e)
         except Exception as e:
             log.exception("request failed")
-            status, message = "error", f"internal error: {type(e).__name__}: {e} (details in {self.log_path})"
+            status, message = "error", self._internal(e)
         row = None
         if backend_cfg is not None:
             row = self.accountant.record(backend_cfg, model, decision.role, decision.reason, Outcome(

@@ -6,7 +6,12 @@ class HybridError(Exception):
 
 
 class ConfigError(HybridError):
-    """setup.yaml or keys.yaml is unreadable or invalid; the message names file and key."""
+    """setup.yaml or keys.yaml is unreadable or invalid; the message names file and key.
+
+    Always one line: a key read from the file may hold a newline or other control character."""
+
+    def __init__(self, message: str):
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
 class BackendError(HybridError):
