@@ -143,3 +143,37 @@ def test_retry_of_a_sensitive_chat_stays_local(editor, ollama, openai):
     assert "## local · ollama · fake-model · an AWS access key in the text" in lines
     assert openai.chat_requests() == []
     assert any("not groq" in m for m in ed.messages("warn"))
+
+
+def test_a_chat_started_while_the_restore_is_on_its_way_is_not_taken_over(editor, ollama):
+    ed = editor(ollama_only(ollama.url))
+    ed.cmd("HybridChat")  # starts the host; nothing saved yet
+    ed.wait(lambda: ed.status().get("backend"), what="the host")
+    ed.cmd("bwipeout!")  # as if this were a fresh session: the next :HybridChat restores
+    # Hold the restore's reply back until a second chat has streamed and been saved.
+    ed.lua("""
+      local host = require('hybrid.host')
+      local request = host.request
+      host.request = function(method, cb, ...)
+        if method == 'hybrid_chat_open' then
+          _G.held = function() request(method, cb, nil, {}) end
+          host.request = request
+          return
+        end
+        return request(method, cb, ...)
+      end
+      package.loaded['hybrid.chat'] = nil  -- a new session's chat module
+    """)
+    ed.cmd("HybridChat alpha")
+    first = ed.lua("return require('hybrid.chat').id()")
+    ed.cmd("HybridChat new")
+    ed.cmd("HybridChat beta")
+    ed.wait_answer()
+    second = ed.lua("return require('hybrid.chat').id()")
+    ed.lua("_G.held()")  # the newest saved chat is now beta's, open here: not restored into alpha's
+    ed.wait(lambda: ed.lua("local b = require('hybrid.chat').buffers()[...]; "
+                           "return b and vim.tbl_contains(vim.api.nvim_buf_get_lines(b, 0, -1, false), 'alpha')", first),
+            what="alpha sent in its own chat")
+    bufs = ed.lua("return require('hybrid.chat').buffers()")
+    assert set(bufs) == {first, second}
+    assert "beta" not in ed.lua("return vim.api.nvim_buf_get_lines(..., 0, -1, false)", bufs[first])

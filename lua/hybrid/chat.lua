@@ -214,7 +214,8 @@ local function load_into(c, id)
     if not valid(c) then return end
     if err then
       notify.error('could not open the saved chat: ' .. err)
-    elseif saved and saved.id then
+    elseif saved and saved.id and not valid(chats[saved.id]) then
+      -- (A chat opened here since the request, and saved by now, is not the one to restore.)
       adopt_id(c, saved.id)
       render(c, saved)
       M.follow_all(c, true)
