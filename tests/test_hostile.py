@@ -63,7 +63,9 @@ def test_a_5_mb_answer(editor, request, server):
     lines, worst = ask_and_watch(ed)
     assert answer_of(lines).rstrip("\n") == srv.reply.rstrip("\n")
     assert worst < FREEZE
-    assert host_rss_mb(ed) < 150
+    rss = host_rss_mb(ed)
+    print(f"{server}: 5 MB answer, host RSS {rss:.0f} MB, slowest editor call {worst * 1000:.0f} ms")
+    assert rss < 150
 
 
 def test_100000_tiny_chunks(editor, openai):
