@@ -10,8 +10,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ask_apply  # noqa: E402
 import cost  # noqa: E402
 import route  # noqa: E402
+import stream  # noqa: E402
 
-BENCHMARKS = [ask_apply, route, cost]
+BENCHMARKS = [stream, ask_apply, route, cost]
 
 
 def ms(value: float) -> str:
@@ -34,7 +35,9 @@ def main() -> None:
         f.write("| benchmark | figure | spread | baseline (same run) | ratio | goal | met |\n"
                 "|---|---|---|---|---|---|---|\n")
         for r in results:
-            f.write(f"| {r['name']} | {r['stat']} {ms(r['value_ms'])} | {ms(r['min_ms'])}–{ms(r['max_ms'])} | "
+            figure = r.get("figure") or f"{r['stat']} {ms(r['value_ms'])}"
+            spread = r.get("spread") or f"{ms(r['min_ms'])}–{ms(r['max_ms'])}"
+            f.write(f"| {r['name']} | {figure} | {spread} | "
                     f"{r['baseline']} {ms(r['baseline_ms'])} | {r['ratio']:.1f}x | {r['goal']} | "
                     f"{'yes' if r['met'] else 'no'} |\n")
     print(f"written: {out}")

@@ -382,15 +382,20 @@ class Engine:
             return
         self._push_state()
 
+        said: list[str] = []
+
         def on_text(text):
-            turn.answer += text
+            said.append(text)  # joined once at the end: += on a growing answer is quadratic
             self._save(chat_id, {"t": "text", "text": text})
 
         def on_switch(d: Decision):
             turn.backend, turn.model = d.backend, d.model
             self._turn_start(chat_id, d)
 
-        result = await self._routed(chat_id, decision, conv.messages(), on_text, on_switch, conv)
+        try:
+            result = await self._routed(chat_id, decision, conv.messages(), on_text, on_switch, conv)
+        finally:
+            turn.answer = "".join(said)
         if result["status"] == "cancelled" and self._closing:
             result.update(status="interrupted", message="Neovim closed while this answer streamed")
         elif result["status"] in ("error", "incomplete"):

@@ -25,15 +25,24 @@ class Outbox:
         self._pending: list[dict] = []
         self._scheduled = False
         self._last_flush = 0.0
+        self._answering: set[str] = set()  # streams whose first text has gone out
 
     def put(self, event: dict) -> None:
         """Queue one event. Must be called on the loop's thread."""
         last = self._pending[-1] if self._pending else None
-        if (event["type"] == "delta" and last is not None and last["type"] == "delta"
-                and last["chat"] == event["chat"]):
+        kind = event["type"]
+        if kind == "delta" and last is not None and last["type"] == "delta" and last["chat"] == event["chat"]:
             last["text"] += event["text"]
         else:
             self._pending.append(event)
+        if kind == "delta" and event["chat"] not in self._answering:
+            # An answer's first text goes out now, whatever went just before it (its header,
+            # the state): the time to first token is what the user waits on.
+            self._answering.add(event["chat"])
+            self.loop.call_soon(self.flush)
+            return
+        if kind in ("turn_end", "ask_end"):
+            self._answering.discard(event.get("chat") or f"ask:{event.get('id')}")
         if not self._scheduled:
             self._scheduled = True
             wait = self._last_flush + self.interval - time.monotonic()
@@ -43,9 +52,9 @@ class Outbox:
                 self.loop.call_later(wait, self.flush)
 
     def flush(self) -> None:
-        self._scheduled = False
         if not self._pending:
             return
+        self._scheduled = False  # (a flush scheduled earlier finds nothing and returns)
         batch, self._pending = [without_none(e) for e in self._pending], []
         self._last_flush = time.monotonic()
         try:

@@ -91,6 +91,8 @@ class ChatStore:
         self.directory = directory
         self.redact = redact  # no API key is ever written to a chat file
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending: list[tuple[str, dict]] = []  # records not yet handed to the writer
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._write_loop, name="hybrid-chats", daemon=True)
         self._thread.start()
 
@@ -102,11 +104,17 @@ class ChatStore:
     # -- writing (any thread; never waits for the disk) --------------------------------
 
     def append(self, chat_id: str, record: dict) -> None:
+        # One wake-up of the writer per batch, not per token: under a burst the records
+        # pile up here while it writes the last batch.
         if valid_id(chat_id):
-            self._queue.put((chat_id, record))
+            with self._lock:
+                self._pending.append((chat_id, record))
+                wake = len(self._pending) == 1
+            if wake:
+                self._queue.put(True)
 
     def flush(self, timeout: float = 5.0) -> None:
-        """Wait until every record queued so far is on disk."""
+        """Wait until every record appended so far is on disk."""
         done = threading.Event()
         self._queue.put(done)
         done.wait(timeout)
@@ -123,7 +131,9 @@ class ChatStore:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._write([item for item in batch if isinstance(item, tuple)])
+            with self._lock:
+                records, self._pending = self._pending, []
+            self._write(records)
             for item in batch:
                 if isinstance(item, threading.Event):
                     item.set()
