@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -71,13 +70,15 @@ def raw_read(url: str) -> tuple[float, float]:
         return first or 0.0, time.perf_counter() - t0
 
 
-def rtt_samples(ed: Editor, stop: threading.Event, out: list[float], limit: float = 30.0) -> None:
-    deadline = time.monotonic() + limit
-    while not stop.is_set() and time.monotonic() < deadline:
+def idle_samples(ed: Editor, seconds: float = 1.0) -> list[float]:
+    out = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         t0 = time.perf_counter()
         ed.nvim.eval("1")
         out.append(time.perf_counter() - t0)
         time.sleep(0.001)
+    return out
 
 
 def p99(values: list[float]) -> float:
@@ -88,9 +89,6 @@ def one_run(ed: Editor, fill: int) -> tuple[float, float, list[float]]:
     """(ttft s, time to last chunk s, rtt samples during the stream)."""
     samples: list[float] = []
     ed.lua(SEND, fill)
-    stop = threading.Event()
-    # The editor is driven from this thread; the samples come from the same client, so the
-    # sampling happens here too, until the answer has ended.
     deadline = time.monotonic() + 60
     while ed.lua("return _G.ended") is None:
         t0 = time.perf_counter()
@@ -99,7 +97,6 @@ def one_run(ed: Editor, fill: int) -> tuple[float, float, list[float]]:
         time.sleep(0.001)
         if time.monotonic() > deadline:
             raise RuntimeError("the answer did not end")
-    stop.set()
     sent, first, last = ed.lua("return { _G.sent_at, _G.first_at, _G.last_at }")
     return (first - sent) / 1e9, (last - sent) / 1e9, samples
 
@@ -131,11 +128,7 @@ def main() -> list[dict]:
         ed.wait(lambda: ed.status().get("backend"), what="the host")
         one_run(ed, 0)  # warm up: connections, imports, the JIT
         raw = [raw_read(url) for _ in range(RUNS)]
-        idle: list[float] = []
-        rtt_idle_stop = threading.Event()
-        timer = threading.Timer(1.0, rtt_idle_stop.set)
-        timer.start()
-        rtt_samples(ed, rtt_idle_stop, idle)
+        idle = idle_samples(ed)
         runs = {0: [one_run(ed, 0) for _ in range(RUNS)], BIG_CHAT_LINES: [one_run(ed, BIG_CHAT_LINES) for _ in range(RUNS)]}
     finally:
         ed.close()

@@ -32,7 +32,7 @@ from .logs import setup_logging
 from .outbox import Outbox, without_none
 from .pricing import DEFAULT_PRICES_DATE
 from .redact import Redactor
-from .retry import FALLBACK_PATIENCE, policy_from
+from .retry import FALLBACK_PATIENCE, RetryPolicy, policy_from
 from .router_model import classify
 from .routing import Decision, Router, RouteRequest
 from .sessions import ChatStore, valid_id
@@ -65,6 +65,7 @@ class Engine:
         self.clients: dict[str, tuple[str | None, Backend]] = {}
         self.last: dict | None = None
         self.router: Router | None = None
+        self.retry_policy = RetryPolicy()  # setup.yaml's retry:, set with the config
         self.availability = Availability()
         self.ledger = Ledger(os.path.join(data_dir, "usage.sqlite3")) if data_dir else None
         self.store = ChatStore(os.path.join(data_dir, "chats"), self.secrets) if data_dir else None
@@ -77,7 +78,7 @@ class Engine:
         self._stamp: tuple | None = None
         self._watcher: asyncio.Task | None = None
         self._shown_config_error: str | None = None
-        self._warned_open: set[str] = set()  # keys files already reported as readable by others
+        self._warned_open_keys = False  # keys.yaml was reported as readable by others
         self._thread = threading.Thread(target=self._run_loop, name="hybrid-loop", daemon=True)
 
     # -- public, thread-safe ----------------------------------------------------
@@ -252,14 +253,11 @@ class Engine:
         self._push_state()
 
     async def _warn_open_keys_file(self) -> None:
-        path = self.keys.keys_path
-        if await asyncio.to_thread(keys_file_readable_by_others, path):
-            if path not in self._warned_open:
-                self._warned_open.add(path)
-                shown = display_path(path)
-                self._notify("warn", f"{shown} can be read by other users; run: chmod 600 {shown}")
-        else:
-            self._warned_open.discard(path)
+        is_open = await asyncio.to_thread(keys_file_readable_by_others, self.keys.keys_path)
+        if is_open and not self._warned_open_keys:
+            shown = display_path(self.keys.keys_path)
+            self._notify("warn", f"{shown} can be read by other users; run: chmod 600 {shown}")
+        self._warned_open_keys = is_open
 
     def _config_error(self, e: ConfigError) -> None:
         if str(e) == self._shown_config_error:
@@ -273,6 +271,7 @@ class Engine:
     def _apply_defaults(self) -> None:
         cfg = self.config
         self.router = Router(cfg)
+        self.retry_policy = policy_from(cfg.raw.get("retry"))
         self.accountant.configure(cfg, self.router)
         self.windows.clear()
         if not self.user_chose_backend or (self.active != "auto" and self.active not in cfg.backends):
@@ -352,6 +351,9 @@ class Engine:
 
     async def _chat_turn(self, chat_id: str, text: str, opts: dict) -> None:
         conv = await self._conversation(chat_id)
+        active = opts.get("backend") or self.active
+        if active != "auto" and active not in self.config.backends:
+            raise HybridError(f"no backend named {active!r}; configured: {', '.join(self.config.backends)} (or auto)")
         redo = None
         if opts.get("retry"):
             redo = conv.last_turn()
@@ -359,11 +361,6 @@ class Engine:
                 raise HybridError("nothing to retry in this chat yet")
             redo.superseded = True  # the history sent with the new try leaves it out
             text = redo.user
-        active = opts.get("backend") or self.active
-        if active != "auto" and active not in self.config.backends:
-            if redo:
-                redo.superseded = False
-            raise HybridError(f"no backend named {active!r}; configured: {', '.join(self.config.backends)} (or auto)")
         decision = await self._decide(self._chat_request(conv, text, opts.get("path")), active=active)
         self._announce(decision, conv.sensitive is None)
         if decision.finding and conv.sensitive is None:
@@ -602,7 +599,7 @@ class Engine:
             backend = await self._backend(backend_cfg)
             request = await self._prepare(backend, backend_cfg, model, messages, conv)
             sent = request.messages
-            policy = policy_from(self.config.raw.get("retry"))
+            policy = self.retry_policy
             for attempt in itertools.count(1):
                 try:
                     async for event in backend.stream_chat(request):

@@ -9,6 +9,13 @@ MASK = "[redacted]"
 MIN_SECRET = 6  # shorter "keys" would mask ordinary words
 
 
+def mask(text: str, secret: str | None) -> str:
+    """`text` with `secret` masked; too short a secret is left alone (it would mask words)."""
+    if secret and len(secret) >= MIN_SECRET and secret in text:
+        return text.replace(secret, MASK)
+    return text
+
+
 class Redactor:
     """Replaces every secret it has been told about; callable on any text."""
 
@@ -23,8 +30,7 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
+            text = mask(text, secret)
         return text
 
 

@@ -23,7 +23,7 @@ from ..errors import (
     ServerError,
     StreamError,
 )
-from ..redact import MASK, MIN_SECRET
+from ..redact import mask
 from ..streams import StreamFormatError
 
 MAX_ERROR_BODY = 64 * 1024
@@ -217,9 +217,7 @@ class Backend:
 
     def status_error(self, response: httpx.Response, body: bytes, model: str) -> BackendError:
         status = response.status_code
-        said = error_text(body) or "no details"
-        if self.api_key and len(self.api_key) >= MIN_SECRET:
-            said = said.replace(self.api_key, MASK)  # some proxies echo the key they refused
+        said = mask(error_text(body) or "no details", self.api_key)  # some proxies echo the key they refused
         if status in (401, 403):
             if self.api_key:
                 return AuthError(self.name, f"the server refused the API key ({status}: {said}) — check {self.key_source}")
