@@ -2,7 +2,7 @@
 if vim.g.loaded_hybrid then return end
 vim.g.loaded_hybrid = true
 
-local function hybrid() return require('hybrid') end
+local function hybrid() return require('hybrid.commands') end
 
 local command = vim.api.nvim_create_user_command
 

@@ -1,0 +1,102 @@
+-- The handlers of the :Hybrid* commands. plugin/hybrid.lua loads this on the first command,
+-- so that setup() at startup loads only the small public API in init.lua.
+local hybrid = require('hybrid')
+
+local M = {}
+
+-- A command's text, with the range's lines attached as context; and the file they came from.
+local function with_selection(args, default_question)
+  local text = args.args
+  if args.range == 0 then return text, nil end
+  local lines = vim.api.nvim_buf_get_lines(0, args.line1 - 1, args.line2, false)
+  local name = vim.fn.expand('%:~:.')
+  local where = ('%s lines %d-%d'):format(name ~= '' and name or '[No Name]', args.line1, args.line2)
+  local question = text ~= '' and text or default_question
+  text = ('%s\n\nFrom %s:\n```%s\n%s\n```'):format(question, where, vim.bo.filetype, table.concat(lines, '\n'))
+  return text, vim.api.nvim_buf_get_name(0)
+end
+
+function M.chat_command(args)
+  local text, path = with_selection(args, 'Explain this code.')
+  local chat = require('hybrid.chat')
+  if text == '' then
+    chat.toggle()
+  elseif args.range == 0 and text == 'new' then
+    chat.new()
+  else
+    chat.ask(text, { path = path })
+  end
+end
+
+local step_numbers = { privacy = '1 privacy', explicit = '2 explicit choice', fixed = 'fixed backend',
+  budget = '3 budget', size = '4 size', rules = '5 task rules', router = '6 router model', default = '7 default' }
+
+--- How :HybridRoute shows a decision.
+function M.describe_route(d)
+  if d.refused then
+    return ('would not be sent: %s\n  step: %s'):format(d.refused, step_numbers[d.step] or d.step)
+  end
+  local lines = {
+    ('→ %s (%s) · %s · role %s'):format(d.backend, d.side, d.model, d.role),
+    ('  why: %s (step %s)'):format(d.reason, step_numbers[d.step] or d.step),
+  }
+  if d.notice then table.insert(lines, '  note: ' .. d.notice) end
+  if d.router_model then
+    table.insert(lines, ('  the router model %s is asked first (%s side on a timeout)'):format(d.router_model, d.side))
+  end
+  if d.fallback then table.insert(lines, ('  if %s fails before answering: %s'):format(d.backend, d.fallback)) end
+  table.insert(lines, '  (dry run: nothing was sent)')
+  return table.concat(lines, '\n')
+end
+
+function M.route_command(args)
+  local text, path = with_selection(args, 'Explain this code.')
+  local notify = require('hybrid.notify')
+  local opts = hybrid._route_opts({ path = path })
+  require('hybrid.host').request('hybrid_route_reply', function(result, err)
+    if err then return notify.error(err) end
+    notify.info(M.describe_route(result))
+  end, text, opts)
+end
+
+function M.backend_command(args)
+  if args.args == '' then
+    require('hybrid.picker').backend()
+  else
+    require('hybrid.host').send('hybrid_backend', args.args)
+  end
+end
+
+function M.model_command(args)
+  if args.args == '' then
+    require('hybrid.picker').model()
+  else
+    require('hybrid.host').send('hybrid_model', args.args)
+  end
+end
+
+function M.ask_command(args) require('hybrid.ask').command(args) end
+function M.accept_command() require('hybrid.ask').accept() end
+function M.reject_command() require('hybrid.ask').reject() end
+
+function M.cancel_command()
+  require('hybrid.chat').cancel()
+end
+
+function M.retry_command(args) require('hybrid.chat').retry(args.args ~= '' and args.args or nil) end
+function M.chats_command() require('hybrid.picker').chats() end
+
+function M.complete_backend()
+  local host = require('hybrid.host')
+  if not host.running() then host.ensure() end
+  local names = {}
+  for _, b in ipairs((require('hybrid.state').current or {}).backends or {}) do
+    table.insert(names, b.name)
+  end
+  table.insert(names, 'auto')
+  return names
+end
+
+function M.stats_command() require('hybrid.stats').open() end
+
+return M
