@@ -48,6 +48,7 @@ class FakeServer:
         self.most_streaming = 0
         self._count_lock = threading.Lock()
         self.requests: list[dict] = []
+        self.connections = 0  # TCP connections accepted: a client that reuses one opens one
         self.disconnects: list[float] = []
         self.stream_started = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), self._handler())
@@ -86,6 +87,11 @@ class FakeServer:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                with server._count_lock:
+                    server.connections += 1
+                super().setup()
 
             def do_GET(self):
                 server._record(self, None)

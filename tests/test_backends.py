@@ -166,3 +166,25 @@ def test_read_timeout_is_reported(openai):
     with pytest.raises(Exception) as e:
         collect(backend("openai", openai.url + "/v1", read_timeout=0.3))
     assert "no data from" in str(e.value) and "read_timeout" in str(e.value)
+
+
+@pytest.mark.parametrize("kind", ["ollama", "openai"])
+def test_one_connection_serves_every_request(request, kind):
+    """The rest of a finished stream is read, so the connection is reused: no new TCP (and,
+    for the cloud, TLS) handshake before each answer."""
+    server = request.getfixturevalue(kind)
+    b = backend(kind, server.url + ("/v1" if kind == "openai" else ""))
+
+    async def three_answers():
+        texts = []
+        try:
+            for _ in range(3):
+                events = [e async for e in b.stream_chat(ChatRequest("fake-model", [{"role": "user", "content": "hi"}]))]
+                texts.append(text_of(events))
+        finally:
+            await b.aclose()
+        return texts
+
+    assert asyncio.run(three_answers()) == [server.reply] * 3
+    assert len(server.chat_requests()) == 3
+    assert server.connections == 1

@@ -42,7 +42,10 @@ class Outbox:
             self.loop.call_soon(self.flush)
             return
         if kind in ("turn_end", "ask_end"):
+            # The end shows the last text and the status now: nothing follows to batch with.
             self._answering.discard(event.get("chat") or f"ask:{event.get('id')}")
+            self.loop.call_soon(self.flush)
+            return
         if not self._scheduled:
             self._scheduled = True
             wait = self._last_flush + self.interval - time.monotonic()

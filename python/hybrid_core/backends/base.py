@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
+import functools
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from ..redact import mask
 from ..streams import StreamFormatError
 
 MAX_ERROR_BODY = 64 * 1024
+DRAIN_SECONDS = 1.0
 
 
 @dataclass
@@ -68,6 +72,20 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+@functools.cache
+def verified_tls() -> ssl.SSLContext:
+    """One verifying TLS context for every https backend: reading the CA bundle takes ~25 ms."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
+def tls_for(base_url: str) -> ssl.SSLContext:
+    """An http:// backend (a local server, usually) needs no CA bundle, so the first request
+    does not wait for one; its context trusts nothing, so a redirect to https fails closed."""
+    if base_url.lower().startswith("https:"):
+        return verified_tls()
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 def retry_after_seconds(headers: httpx.Headers) -> float | None:
     value = headers.get("retry-after")
     if not value:
@@ -107,6 +125,19 @@ def message_of(data) -> str:
     return ""
 
 
+async def drain(items: AsyncIterator) -> None:
+    """Read what is left after the server's last message (usually just the end of the chunked
+    body), so that the connection goes back to the pool instead of being closed: the next
+    request then skips the TCP and TLS handshakes. A body the server keeps open is not
+    waited on for long, and whatever goes wrong here only costs the reuse."""
+    async def rest():
+        async for _ in items:
+            pass
+
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(rest(), DRAIN_SECONDS)
+
+
 async def answer_text(backend, req: ChatRequest, enough=None) -> str:
     """The whole text of a (short) answer; stops reading, and closes the stream, once
     `enough(text so far)` is true."""
@@ -131,6 +162,7 @@ class Backend:
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout, write=30.0, pool=cfg.connect_timeout),
             headers=self.auth_headers(),
+            verify=tls_for(cfg.base_url),
             follow_redirects=True,
             trust_env=False,
         )
@@ -180,6 +212,12 @@ class Backend:
         where = safe_url(self.cfg.base_url)
         if isinstance(exc, httpx.ConnectTimeout):
             return ConnectError(self.name, f"no answer from {where} within {self.cfg.connect_timeout:g} s (connect_timeout)")
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            if not self.cfg.base_url.lower().startswith("https:"):
+                return ConnectError(self.name, f"{where} redirected to https — put the https:// address in "
+                                               f"backend.{self.name}.base_url")
+            return ConnectError(self.name, f"the TLS certificate of {where} is not trusted (not signed by a known "
+                                           "authority, or for another name)")
         return ConnectError(self.name, f"nothing answers at {where} — {self.start_hint()}")
 
     def start_hint(self) -> str:

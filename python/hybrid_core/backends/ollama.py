@@ -8,7 +8,7 @@ import httpx
 
 from ..errors import ModelNotFoundError, StreamError
 from ..streams import NDJSONDecoder
-from .base import Backend, ChatRequest, Delta, Event, Finish, Usage
+from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain
 
 
 class OllamaBackend(Backend):
@@ -31,12 +31,14 @@ class OllamaBackend(Backend):
             if error := self.not_a_stream(resp, url):
                 raise error
             decoder = NDJSONDecoder()
+            batches = self.chunks(resp, url, decoder)
             try:
-                async for items in self.chunks(resp, url, decoder):
+                async for items in batches:
                     for obj in items:
                         for event in self._events(obj):
                             yield event
                             if isinstance(event, Finish):
+                                await drain(batches)
                                 return
             except (httpx.ReadError, httpx.RemoteProtocolError):
                 return  # cut mid-stream: the caller sees no Finish, i.e. incomplete

@@ -12,7 +12,7 @@ import httpx
 
 from ..errors import StreamError
 from ..streams import SSEDecoder
-from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, error_text, message_of
+from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, error_text, message_of
 
 
 class OpenAIBackend(Backend):
@@ -40,13 +40,15 @@ class OpenAIBackend(Backend):
                 said = error_text(await resp.aread())
                 raise StreamError(self.name, f"expected a stream, got JSON: {said}")
             reason = None
+            batches = self.chunks(resp, url, SSEDecoder())
             try:
-                async for items in self.chunks(resp, url, SSEDecoder()):
+                async for items in batches:
                     for sse in items:
                         if not sse.data.strip():
                             continue
                         if sse.data.strip() == "[DONE]":
                             yield Finish(reason or "stop")
+                            await drain(batches)
                             return
                         for event in self._events(sse.event, sse.data):
                             if isinstance(event, Finish):
