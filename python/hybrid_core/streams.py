@@ -7,7 +7,7 @@ character) and return only complete items; neither does I/O.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # A line longer than this is an unreadable server, not an answer; we stop rather than
 # let one line take all memory.
@@ -66,8 +66,8 @@ class NDJSONDecoder:
         return obj
 
 
-@dataclass(frozen=True)
-class SSEEvent:
+class SSEEvent(NamedTuple):
+    # A tuple, not a dataclass: one is made per token, and a tuple is made fastest.
     data: str
     event: str = "message"
     id: str | None = None
@@ -96,6 +96,29 @@ class SSEDecoder:
             if self._buf.startswith(b"\xef\xbb\xbf"):
                 del self._buf[:3]
             self._started = True
+        end = self._buf.rfind(b"\n")
+        if end >= 0 and b"\r" not in self._buf:
+            return self._feed_lf(end)
+        return self._feed_any()
+
+    def _feed_lf(self, end: int) -> list[SSEEvent]:
+        """The usual case, every line ending in LF: the complete lines are decoded and split
+        in one go (an LF never falls inside a UTF-8 sequence), not a line at a time."""
+        block = _decode(bytes(self._buf[:end]))
+        del self._buf[: end + 1]
+        if len(self._buf) > MAX_LINE_BYTES:
+            raise StreamFormatError(f"a line longer than {MAX_LINE_BYTES} bytes")
+        out: list[SSEEvent] = []
+        for line in block.split("\n"):
+            if line.startswith("data: "):
+                self._data.append(line[6:])  # most lines: no need for the general parse
+            else:
+                event = self._line(line)
+                if event is not None:
+                    out.append(event)
+        return out
+
+    def _feed_any(self) -> list[SSEEvent]:
         out: list[SSEEvent] = []
         start = 0
         buf = self._buf
