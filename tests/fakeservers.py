@@ -91,6 +91,9 @@ class FakeServer:
             def setup(self):
                 with server._count_lock:
                     server.connections += 1
+                # As Ollama (Go) and uvicorn do: without it, a reused connection's small writes
+                # wait on the client's delayed ACK (Nagle), up to 40 ms.
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 super().setup()
 
             def do_GET(self):
