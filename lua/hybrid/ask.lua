@@ -180,7 +180,8 @@ local function apply(p)
     api.nvim_buf_set_lines(buf, now.srow, now.erow + 1, false, rows) -- one change: one undo step
   end
   clear(p)
-  api.nvim_exec_autocmds('User', { pattern = 'HybridEditApplied', modeline = false })
+  require('hybrid.events').edit_applied({ buf = buf, line1 = now.srow + 1, line2 = now.srow + math.max(#lines, 1),
+    backend = p.backend, model = p.model })
 end
 
 -- Commands --------------------------------------------------------------------------

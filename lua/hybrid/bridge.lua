@@ -1,18 +1,35 @@
 -- Entry point for the host's pushes: one call per flush carrying a batch of events.
 local M = {}
 
+local events = require('hybrid.events')
+
 local handlers = {
-  state = function(ev) require('hybrid.state').update(ev.state) end,
+  state = function(ev)
+    require('hybrid.state').update(ev.state)
+    events.state(ev.state)
+  end,
   notify = function(ev) require('hybrid.notify').notify(ev.message, ev.level) end,
   reply = function(ev) require('hybrid.host').on_reply(ev.id, ev.result, ev.error) end,
-  turn_start = function(ev) require('hybrid.chat').on_turn_start(ev) end,
+  turn_start = function(ev)
+    require('hybrid.chat').on_turn_start(ev)
+    events.request_start(ev)
+  end,
   delta = function(ev)
     if ev.chat:sub(1, 4) == 'ask:' then return require('hybrid.ask').on_delta(ev) end
     require('hybrid.chat').on_delta(ev)
   end,
-  ask_start = function(ev) require('hybrid.ask').on_start(ev) end,
-  ask_end = function(ev) require('hybrid.ask').on_end(ev) end,
-  turn_end = function(ev) require('hybrid.chat').on_turn_end(ev) end,
+  ask_start = function(ev)
+    require('hybrid.ask').on_start(ev)
+    events.request_start(ev)
+  end,
+  ask_end = function(ev)
+    require('hybrid.ask').on_end(ev)
+    events.request_done(ev)
+  end,
+  turn_end = function(ev)
+    require('hybrid.chat').on_turn_end(ev)
+    events.request_done(ev)
+  end,
   confirm = function(ev)
     -- After this batch: a picker may wait for the user, the stream must not.
     vim.schedule(function()

@@ -35,6 +35,7 @@ local function on_exit(id, code)
     if chan ~= id then return end
     chan = nil
     require('hybrid.state').reset()
+    require('hybrid.events').reset()
     require('hybrid.chat').on_host_exit()
     if package.loaded['hybrid.ask'] then require('hybrid.ask').on_host_exit() end
     for rid, cb in pairs(replies) do
