@@ -22,6 +22,13 @@ command('HybridRetry', function(args) hybrid().retry_command(args) end,
 command('HybridBackend', function(args) hybrid().backend_command(args) end,
   { nargs = '?', complete = complete_backend, desc = 'hybrid: switch the backend (no name: picker)' })
 
+local function complete_preset(lead)
+  return vim.tbl_filter(function(n) return n:find(lead, 1, true) == 1 end, hybrid().complete_preset())
+end
+
+command('HybridPreset', function(args) hybrid().preset_command(args) end,
+  { nargs = '?', complete = complete_preset, desc = 'hybrid: use a preset (backend, model, system prompt); no name: picker' })
+
 command('HybridModel', function(args) hybrid().model_command(args) end,
   { nargs = '?', desc = "hybrid: switch the backend's model (no name: picker)" })
 
@@ -40,3 +47,24 @@ command('HybridStats', function() hybrid().stats_command() end,
 command('HybridAccept', function() hybrid().accept_command() end, { desc = 'hybrid: apply the pending edit' })
 
 command('HybridReject', function() hybrid().reject_command() end, { desc = 'hybrid: drop the pending edit' })
+
+-- <Plug> maps: nothing is mapped to a key unless setup{ keymaps = true } or the user maps these.
+-- (nvim_set_keymap rather than vim.keymap.set: this file runs at every start.)
+local function plug(mode, name, rhs, desc)
+  vim.api.nvim_set_keymap(mode, '<Plug>(hybrid-' .. name .. ')', rhs, { noremap = true, silent = true, desc = 'hybrid: ' .. desc })
+end
+local keymaps = "lua require('hybrid.keymaps')."
+plug('n', 'chat', '<Cmd>HybridChat<CR>', 'open or close the chat')
+plug('x', 'chat', ':<C-u>' .. keymaps .. 'chat_about_selection()<CR>', 'ask the chat about the selection')
+plug('n', 'new-chat', '<Cmd>HybridChat new<CR>', 'start a new chat')
+plug('n', 'ask', '<Cmd>' .. keymaps .. 'ask_prompt(false)<CR>', 'rewrite the current line')
+plug('x', 'ask', ':<C-u>' .. keymaps .. 'ask_prompt(true)<CR>', 'rewrite the selection')
+plug('n', 'accept', '<Cmd>HybridAccept<CR>', 'apply the pending edit')
+plug('n', 'reject', '<Cmd>HybridReject<CR>', 'drop the pending edit')
+plug('n', 'backend', '<Cmd>HybridBackend<CR>', 'pick the backend')
+plug('n', 'model', '<Cmd>HybridModel<CR>', 'pick the model')
+plug('n', 'preset', '<Cmd>HybridPreset<CR>', 'pick a preset')
+plug('n', 'chats', '<Cmd>HybridChats<CR>', 'saved chats')
+plug('n', 'retry', '<Cmd>HybridRetry<CR>', "redo the chat's last turn")
+plug('n', 'cancel', '<Cmd>HybridCancel<CR>', 'stop every answer')
+plug('n', 'stats', '<Cmd>HybridStats<CR>', 'usage, cost and savings')

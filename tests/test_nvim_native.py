@@ -68,3 +68,60 @@ def test_edit_applied_says_where(editor, ollama):
     assert ed.nvim.current.buffer[:] == ["a", "NEW", "c"]
     assert (data["line1"], data["line2"], data["backend"]) == (2, 2, "ollama")
     assert data["buf"] == ed.nvim.current.buffer.number
+
+
+PLUGS = ["chat", "new-chat", "ask", "accept", "reject", "backend", "model", "preset", "chats", "retry", "cancel", "stats"]
+
+
+def global_maps(ed, prefix):
+    return ed.lua("""local out = {}
+    for _, mode in ipairs({ 'n', 'x' }) do
+      for _, m in ipairs(vim.api.nvim_get_keymap(mode)) do
+        if m.lhs:find(..., 1, true) == 1 or (m.desc or ''):find('^hybrid') and m.lhs:sub(1, 6) ~= '<Plug>' then
+          table.insert(out, mode .. ' ' .. m.lhs .. ' -> ' .. (m.rhs or ''))
+        end
+      end
+    end
+    return out""", prefix)
+
+
+def test_plug_maps_exist_and_no_key_is_mapped_unless_asked(editor, ollama):
+    ed = editor(both(ollama, ollama))
+    plugs = ed.lua("local out = {} for _, m in ipairs(vim.api.nvim_get_keymap('n')) do "
+                   "if m.lhs:match('^<Plug>%(hybrid') then out[#out + 1] = m.lhs end end return out")
+    assert sorted(plugs) == sorted(f"<Plug>(hybrid-{name})" for name in PLUGS)
+    assert ed.lua("return vim.fn.maparg('<Plug>(hybrid-ask)', 'x') ~= ''")
+    assert global_maps(ed, " h") == []  # <leader> is a space... or a backslash: neither is mapped
+    assert global_maps(ed, "\\h") == []
+
+    ed.setup("{ keymaps = true }")
+    leader = global_maps(ed, "\\h")
+    assert "n \\hc -> <Plug>(hybrid-chat)" in leader and "x \\ha -> <Plug>(hybrid-ask)" in leader
+    assert "n \\hb -> <Plug>(hybrid-backend)" in leader and len(leader) == 12
+
+
+def test_plug_chat_opens_the_chat_and_plug_ask_rewrites_the_line(editor, ollama):
+    ollama.reply = "```\nREWRITTEN\n```"
+    ed = editor(both(ollama, ollama))
+    ed.nvim.current.buffer[:] = ["keep", "change me"]
+    ed.nvim.current.window.cursor = (2, 0)
+    ed.lua(RECORD_EVENTS)
+    ed.lua("vim.ui.input = function(opts, cb) _G.asked = opts.prompt; cb('shout') end")
+    ed.nvim.feedkeys(ed.nvim.replace_termcodes("<Plug>(hybrid-ask)", True, True, True), "m", False)
+    ed.wait(lambda: events(ed, "HybridRequestDone"), what="the review")
+    assert ed.lua("return _G.asked") == "(hybrid) rewrite: "
+    ed.nvim.feedkeys(ed.nvim.replace_termcodes("<Plug>(hybrid-accept)", True, True, True), "m", False)
+    ed.wait(lambda: ed.nvim.current.buffer[:] == ["keep", "REWRITTEN"], what="the rewritten line")
+    ed.nvim.feedkeys(ed.nvim.replace_termcodes("<Plug>(hybrid-chat)", True, True, True), "m", False)
+    ed.wait(lambda: ed.lua("return vim.bo.filetype") == "markdown", what="the chat window")
+
+
+def test_chat_keys_are_configurable_and_can_be_turned_off(editor, ollama):
+    ed = editor(both(ollama, ollama))
+    ed.setup("{ chat = { keys = { send = '<C-s>', close = false } } }")
+    ed.cmd("HybridChat")
+    maps = ed.lua("local out = {} for _, m in ipairs(vim.api.nvim_buf_get_keymap(0, 'n')) do out[m.lhs] = m.desc end return out")
+    assert maps.get("<C-S>") == "hybrid: send the prompt" and "q" not in maps and "<CR>" not in maps
+    assert maps.get("<C-X>") == "hybrid: pick the backend"
+    ed.setup("{ chat = { keys = { sned = 'x' } } }")
+    assert "(hybrid) setup(): unknown key chat.keys.sned (send, backend, cancel or close)" in ed.messages("error")

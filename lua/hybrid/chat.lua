@@ -3,6 +3,7 @@
 -- stream at once; the host saves each one as it streams (see :help hybrid-chats).
 local api = vim.api
 local notify = require('hybrid.notify')
+local options = require('hybrid.options')
 local state = require('hybrid.state')
 
 local M = {}
@@ -76,15 +77,18 @@ local function cancel_or_leave_insert()
   end
 end
 
+-- setup{ chat = { keys = ... } } names them; false leaves one unmapped.
 local function set_keymaps(buf)
+  local keys = options.values.chat.keys
   local function map(modes, lhs, rhs, desc)
+    if not lhs then return end
     vim.keymap.set(modes, lhs, rhs, { buffer = buf, nowait = true, silent = true, desc = 'hybrid: ' .. desc })
   end
-  map('n', '<CR>', function() M.send_prompt() end, 'send the prompt')
-  map({ 'n', 'i' }, '<C-x>', function() require('hybrid.picker').backend() end, 'pick the backend')
-  map('n', '<C-c>', cancel_this, 'cancel the answer')
-  map('i', '<C-c>', cancel_or_leave_insert, 'cancel the answer')
-  map('n', 'q', close_window, 'close the chat window')
+  map('n', keys.send, function() M.send_prompt() end, 'send the prompt')
+  map({ 'n', 'i' }, keys.backend, function() require('hybrid.picker').backend() end, 'pick the backend')
+  map('n', keys.cancel, cancel_this, 'cancel the answer')
+  map('i', keys.cancel, cancel_or_leave_insert, 'cancel the answer')
+  map('n', keys.close, close_window, 'close the chat window')
 end
 
 local function name_buf(c) pcall(api.nvim_buf_set_name, c.buf, 'hybrid://chat/' .. c.id) end
@@ -117,7 +121,7 @@ local function create(id)
 end
 
 local function open_window(buf)
-  local chat_opts = require('hybrid.options').values.chat
+  local chat_opts = options.values.chat
   local layout = chat_opts.layout
   if layout == 'float' then
     local width = math.floor(vim.o.columns * 0.8)
@@ -284,6 +288,18 @@ end
 local function trim(s) return (s:gsub('^%s+', ''):gsub('%s+$', '')) end
 
 --- <CR>: send what is written under the last '## You'.
+-- `/preset [name]` in a chat picks a preset instead of sending a message. True when handled.
+local function slash_command(text)
+  local name = text:match('^/preset%s*(%S*)%s*$')
+  if not name then return false end
+  if name == '' then
+    require('hybrid.picker').preset()
+  else
+    require('hybrid.host').send('hybrid_preset', name)
+  end
+  return true
+end
+
 function M.send_prompt()
   local c = here()
   if not c then return end
@@ -293,6 +309,10 @@ function M.send_prompt()
   if text == '' then
     if not row then api.nvim_buf_set_lines(c.buf, -1, -1, false, { '', PROMPT_HEADER, '' }) end
     notify.warn("write your message under '" .. PROMPT_HEADER .. "', then press <CR>")
+    return
+  end
+  if slash_command(text) then
+    api.nvim_buf_set_lines(c.buf, row, -1, false, { '' }) -- the command is not a message
     return
   end
   M.submit(c, text, row)
@@ -336,7 +356,10 @@ end
 
 --- :HybridChat {text}: open the chat, put text in the prompt and send it.
 --- opts.path: the file the text came from (its name can make the chat local-only).
-function M.ask(text, opts) send_in(M.open(), text, opts) end
+function M.ask(text, opts)
+  if slash_command(text) then return end
+  send_in(M.open(), text, opts)
+end
 
 --- :HybridRetry [backend]: redo the chat's last turn (the failed answer stays above).
 function M.retry(backend)

@@ -75,6 +75,20 @@ function M.model_command(args)
   end
 end
 
+function M.preset_command(args)
+  if args.args == '' then
+    require('hybrid.picker').preset()
+  else
+    require('hybrid.host').send('hybrid_preset', args.args)
+  end
+end
+
+function M.complete_preset()
+  local host = require('hybrid.host')
+  if not host.running() then host.ensure() end
+  return vim.tbl_map(function(p) return p.name end, (require('hybrid.state').current or {}).presets or {})
+end
+
 function M.ask_command(args) require('hybrid.ask').command(args) end
 function M.accept_command() require('hybrid.ask').accept() end
 function M.reject_command() require('hybrid.ask').reject() end

@@ -9,9 +9,16 @@ M.defaults = {
   config = nil, -- default: $HYBRID_CONFIG, else ~/.config/hybrid/setup.yaml
   data_dir = nil, -- default: stdpath('data') .. '/hybrid'
   python = nil, -- default: <plugin>/.venv/bin/python, else g:python3_host_prog, else python3
+  keymaps = false, -- true: the <leader>h maps of :help hybrid-keymaps (none are set otherwise)
   chat = {
     layout = 'split', -- split | vsplit | float | tab
     size = nil, -- rows (split) or columns (vsplit); nil: a third of the screen
+    keys = { -- buffer-local in chat buffers; false turns one off
+      send = '<CR>', -- normal mode: send the prompt being written
+      backend = '<C-x>', -- normal and insert mode: the backend picker
+      cancel = '<C-c>', -- stop this chat's answer
+      close = 'q', -- close the chat window
+    },
   },
   ask = {
     accept = 'ga', -- review keys, buffer-local while an edit is pending
@@ -23,6 +30,7 @@ local schema = {
   config = { 'string', true },
   data_dir = { 'string', true },
   python = { 'string', true },
+  keymaps = { 'boolean', true },
   chat = { 'table', true },
   ask = { 'table', true },
 }
@@ -46,6 +54,16 @@ local function check(opts)
   if chat.size ~= nil and (type(chat.size) ~= 'number' or chat.size < 1) then
     return 'setup(): chat.size must be a positive number'
   end
+  local keys = chat.keys
+  if keys ~= nil and type(keys) ~= 'table' then return 'setup(): chat.keys must be a table' end
+  for name, lhs in pairs(keys or {}) do
+    if M.defaults.chat.keys[name] == nil then
+      return ("setup(): unknown key chat.keys.%s (send, backend, cancel or close)"):format(name)
+    end
+    if lhs ~= false and (type(lhs) ~= 'string' or lhs == '') then
+      return ('setup(): chat.keys.%s must be a key sequence such as "<CR>", or false'):format(name)
+    end
+  end
   for _, key in ipairs({ 'accept', 'reject' }) do
     local lhs = (opts.ask or {})[key]
     if lhs ~= nil and (type(lhs) ~= 'string' or lhs == '') then
@@ -63,6 +81,7 @@ function M.set(opts)
     return false
   end
   M.values = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts)
+  if M.values.keymaps then require('hybrid.keymaps').set_leader_maps() end
   return true
 end
 

@@ -49,6 +49,34 @@ function M.model()
   end)
 end
 
+local function preset_label(p, current)
+  local mark = p.name == current and '● ' or '  '
+  local where = p.backend == 'auto' and 'auto' or (p.backend .. (p.model and (' · ' .. p.model) or ''))
+  local about = p.description or (p.system and p.system:gsub('%s+', ' '):sub(1, 60)) or ''
+  return ('%s%-16s %-36s %s'):format(mark, p.name, where, about)
+end
+
+--- :HybridPreset with no name: the presets of setup.yaml (and GPTCode profiles).
+function M.preset()
+  if not host.ensure() then return end
+  state.when_ready(function(s)
+    local items = s.presets or {}
+    if #items == 0 then
+      return notify.info('no presets yet; add some under presets: in ' .. (s.config_path or 'setup.yaml') ..
+        ' (see :help hybrid-presets)')
+    end
+    vim.ui.select(items, {
+      prompt = 'hybrid preset',
+      kind = 'hybrid_preset',
+      format_item = function(p) return preset_label(p, s.preset) end,
+    }, function(choice)
+      if choice then host.send('hybrid_preset', choice.name) end
+    end)
+  end)
+end
+
+M._preset_label = preset_label -- (for tests of what the picker shows)
+
 local function chat_label(c)
   return ('%s  %s'):format(os.date('%Y-%m-%d %H:%M', math.floor(c.updated)), c.title)
 end

@@ -35,9 +35,10 @@ class Conversation:
     dropped_told: int = 0  # how many old messages the user was told were left out
     summary: tuple[int, str] | None = None  # (messages summarized, the summary)
 
-    def messages(self) -> list[dict]:
-        """System prompt, then every turn; partial answers count as said (the user saw them)."""
-        out = [{"role": "system", "content": SYSTEM_PROMPT}]
+    def messages(self, system: str | None = None) -> list[dict]:
+        """System prompt (a preset's, else ours), then every turn; partial answers count as
+        said (the user saw them)."""
+        out = [{"role": "system", "content": system or SYSTEM_PROMPT}]
         for turn in self.turns:
             if not turn.sent:
                 continue

@@ -47,6 +47,8 @@ class BackendConfig:
     pricing: dict = field(default_factory=dict)
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
+    autostart: bool = False  # type ollama: run `ollama serve` when nothing answers
+    command: list[str] | None = None  # any server: started on first use, stopped on exit
 
     def model_for(self, role: str) -> str:
         return self.agent_models.get(role) or self.default_model
@@ -57,11 +59,23 @@ class BackendConfig:
 
 
 @dataclass
+class Preset:
+    """A named backend, model and system prompt (setup.yaml's presets:, or a GPTCode profile)."""
+
+    name: str
+    backend: str  # a backend name, or auto
+    model: str | None = None
+    system: str | None = None
+    description: str | None = None
+
+
+@dataclass
 class Config:
     path: str
     default_backend: str
     backends: dict[str, BackendConfig]
     raw: dict = field(default_factory=dict)
+    presets: dict[str, Preset] = field(default_factory=dict)
     builtin: bool = False  # True when no file existed and the built-in default is in use
 
     @property
@@ -187,7 +201,41 @@ class _Validator:
             names = ", ".join(backends)
             self.fail("defaults.backend", f"{default_backend!r} is not a backend here; use one of: {names} (or auto)")
         self.sections(data, backends)
-        return Config(path=path, default_backend=default_backend, backends=backends, raw=data)
+        presets = self.presets(data.get("presets"), backends)  # first, and they win over a profile's name
+        presets.update({k: v for k, v in self.profiles(backends_raw, backends).items() if k not in presets})
+        return Config(path=path, default_backend=default_backend, backends=backends, raw=data, presets=presets)
+
+    def presets(self, raw, backends: dict) -> dict[str, Preset]:
+        out = {}
+        for name, item in self.mapping(raw, "presets").items():
+            key = f"presets.{name}"
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+                self.fail(key, "a preset name uses letters, digits, '_', '.', '-'")
+            item = self.mapping(item, key)
+            unknown = set(item) - {"backend", "model", "system", "description"}
+            if unknown:
+                self.fail(f"{key}.{sorted(unknown)[0]}", "unknown key; a preset has backend, model, system, description")
+            backend = self.string(item.get("backend"), f"{key}.backend", required=True)
+            if backend != "auto" and backend not in backends:
+                self.fail(f"{key}.backend", f"{backend!r} is not a backend here; use one of: {', '.join(backends)} (or auto)")
+            if backend == "auto" and item.get("model") is not None:
+                self.fail(f"{key}.model", "auto picks the backend per request; name a backend to fix the model")
+            out[name] = Preset(name, backend, self.string(item.get("model"), f"{key}.model"),
+                               self.string(item.get("system"), f"{key}.system"),
+                               self.string(item.get("description"), f"{key}.description"))
+        return out
+
+    def profiles(self, backends_raw: dict, backends: dict) -> dict[str, Preset]:
+        """GPTCode's backend.<name>.profiles.<profile>.agent_models, read as presets '<name>.<profile>'."""
+        out = {}
+        for name, raw in backends_raw.items():
+            for profile, item in self.mapping(raw.get("profiles"), f"backend.{name}.profiles").items():
+                key = f"backend.{name}.profiles.{profile}"
+                models = self.mapping(self.mapping(item, key).get("agent_models"), f"{key}.agent_models")
+                model = self.string(models.get("query"), f"{key}.agent_models.query")
+                out[f"{name}.{profile}"] = Preset(f"{name}.{profile}", name, model or backends[name].default_model,
+                                                  description=f"GPTCode profile {profile} of {name}")
+        return out
 
     def backend(self, name: str, raw, connect: float, read: float) -> BackendConfig:
         key = f"backend.{name}"
@@ -223,6 +271,17 @@ class _Validator:
         if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window <= 0):
             self.fail(f"{key}.context_window", f"expected a positive number of tokens, got {_show(window)}")
         pricing = self.pricing(raw.get("pricing"), f"{key}.pricing")
+        autostart = raw.get("autostart", False)
+        if not isinstance(autostart, bool):
+            self.fail(f"{key}.autostart", f"expected true or false, got {_show(autostart)}")
+        if autostart and btype != "ollama":
+            self.fail(f"{key}.autostart", "starts 'ollama serve', so it needs type: ollama; "
+                                          "for another server give its command: [program, args...]")
+        command = raw.get("command")
+        if command is not None and (not isinstance(command, list) or not command
+                                    or not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in command)):
+            self.fail(f"{key}.command", f"expected the server's command line as a list, e.g. [llama-server, -m, model.gguf], "
+                                        f"got {_show(command)}")
         return BackendConfig(
             name=name, type=btype, base_url=base_url.strip().rstrip("/"), default_model=model,
             agent_models=agent_models, local=local,
@@ -230,6 +289,7 @@ class _Validator:
             api_key_cmd=cmd, context_window=window, pricing=pricing,
             connect_timeout=self.number(raw.get("connect_timeout"), f"{key}.connect_timeout", default=connect),
             read_timeout=self.number(raw.get("read_timeout"), f"{key}.read_timeout", default=read),
+            autostart=autostart, command=[str(a) for a in command] if command else None,
         )
 
     def pricing(self, raw, key: str) -> dict:

@@ -59,6 +59,8 @@ class Engine:
         self.keys = KeyResolver(os.path.join(os.path.dirname(self.config_path), "keys.yaml"))
         self.active: str | None = None  # backend name, or 'auto'
         self.user_chose_backend = False
+        self.preset: str | None = None  # the preset in effect, until the backend or model is changed
+        self.system_prompt: str | None = None  # the preset's; None: chat.SYSTEM_PROMPT
         self.model_override: dict[str, str] = {}
         self.chats: dict[str, Conversation] = {}
         self.tasks: dict[str, asyncio.Task] = {}
@@ -116,6 +118,9 @@ class Engine:
 
     def set_model(self, name: str) -> None:
         self._spawn(self._set_model(name))
+
+    def set_preset(self, name: str) -> None:
+        self._spawn(self._set_preset(name))
 
     def list_models(self, reply_id: int, backend: str | None = None) -> None:
         self._reply(reply_id, self._list_models(backend))
@@ -296,6 +301,7 @@ class Engine:
             raise HybridError(f"no backend named {name!r}; configured: {', '.join(self.config.backends)} (or auto)")
         self.active = name
         self.user_chose_backend = True
+        self._leave_preset()
         backend, model = self._target()
         mode = "auto → " if name == "auto" else ""
         self._notify("info", f"backend: {mode}{backend.name} ({backend.kind}) · {model}")
@@ -304,8 +310,35 @@ class Engine:
     async def _set_model(self, model: str) -> None:
         backend, _ = self._target()
         self.model_override[backend.name] = model
+        self._leave_preset()
         self._notify("info", f"model: {backend.name} · {model}")
         self._push_state()
+
+    async def _set_preset(self, name: str) -> None:
+        await self._refresh_config()
+        preset = self.config.presets.get(name)
+        if preset is None:
+            names = ", ".join(self.config.presets) or "none yet"
+            raise HybridError(f"no preset named {name!r} (configured: {names}); add it under presets: in "
+                              f"{display_path(self.config_path)}")
+        self.active = preset.backend
+        self.user_chose_backend = True
+        if preset.model:
+            self.model_override[preset.backend] = preset.model
+        else:
+            self.model_override.pop(preset.backend, None)
+        self.preset, self.system_prompt = preset.name, preset.system
+        if preset.backend == "auto":
+            where = "auto"
+        else:
+            backend, model = self._target()
+            where = f"{backend.name} ({backend.kind}) · {model}"
+        self._notify("info", f"preset {preset.name}: {where}{' · its own system prompt' if preset.system else ''}")
+        self._push_state()
+
+    def _leave_preset(self) -> None:
+        """A backend or model picked by hand ends the preset, its system prompt with it."""
+        self.preset = self.system_prompt = None
 
     async def _list_models(self, name: str | None) -> dict:
         await self._refresh_config()
@@ -390,7 +423,7 @@ class Engine:
             self._turn_start(chat_id, d)
 
         try:
-            result = await self._routed(chat_id, decision, conv.messages(), on_text, on_switch, conv)
+            result = await self._routed(chat_id, decision, conv.messages(self.system_prompt), on_text, on_switch, conv)
         finally:
             turn.answer = "".join(said)
         if result["status"] == "cancelled" and self._closing:
@@ -456,8 +489,9 @@ class Engine:
 
     def _chat_request(self, conv: Conversation, text: str, path: str | None) -> RouteRequest:
         history = [m["content"] for m in conv.messages()[1:]]
-        return RouteRequest(text=text, command="chat", path=path, context="\n".join(history),
-                            prompt_chars=sum(map(len, history)) + len(text) + len(SYSTEM_PROMPT), sticky=conv.sensitive)
+        chars = sum(map(len, history)) + len(text) + len(self.system_prompt or SYSTEM_PROMPT)
+        return RouteRequest(text=text, command="chat", path=path, context="\n".join(history), prompt_chars=chars,
+                            sticky=conv.sensitive)
 
     # -- routing -------------------------------------------------------------------------
 
@@ -776,6 +810,9 @@ class Engine:
             "backend": backend.name,
             "model": model,
             "mode": "auto" if self.active == "auto" else "fixed",
+            "preset": self.preset,
+            "presets": [without_none({"name": p.name, "backend": p.backend, "model": p.model, "system": p.system,
+                                      "description": p.description}) for p in self.config.presets.values()],
             "busy": bool(self.tasks),
             "last": self.last,
             "config_path": display_path(self.config_path),

@@ -100,6 +100,11 @@ class HybridPlugin:
     def model(self, name):
         self.engine.set_model(name)
 
+    @pynvim.rpc_export("hybrid_preset")
+    @_safe
+    def preset(self, name):
+        self.engine.set_preset(name)
+
     @pynvim.rpc_export("hybrid_models")
     @_safe
     def models(self, reply_id, backend=None):
