@@ -25,7 +25,7 @@ class _Server(ThreadingHTTPServer):
 class FakeServer:
     protocol = ""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.reply = "Hello from the fake server."
         self.chunk_size = 4
         self.delay = 0.0
@@ -51,7 +51,7 @@ class FakeServer:
         self.connections = 0  # TCP connections accepted: a client that reuses one opens one
         self.disconnects: list[float] = []
         self.stream_started = threading.Event()
-        self._httpd = _Server(("127.0.0.1", 0), self._handler())
+        self._httpd = _Server(("127.0.0.1", port), self._handler())
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -308,8 +308,8 @@ class OpenAIServer(FakeServer):
     protocol = "openai"
     prefix = "/v1"
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, port: int = 0):
+        super().__init__(port)
         self.comments = True  # OpenRouter-style keep-alive comments
         self.cached_tokens = 0
         self.cost: float | None = None  # OpenRouter adds usage.cost (USD it charged)

@@ -35,6 +35,7 @@ from .redact import Redactor
 from .retry import FALLBACK_PATIENCE, RetryPolicy, policy_from
 from .router_model import classify
 from .routing import Decision, Router, RouteRequest
+from .servers import ManagedServer, command_for
 from .sessions import ChatStore, valid_id
 from .stats import usage_stats
 from .tokens import content_text, messages_tokens
@@ -65,6 +66,8 @@ class Engine:
         self.chats: dict[str, Conversation] = {}
         self.tasks: dict[str, asyncio.Task] = {}
         self.clients: dict[str, tuple[str | None, Backend]] = {}
+        self.servers: dict[str, ManagedServer] = {}  # local servers this host started (backend command/autostart)
+        self.data_dir = data_dir
         self.last: dict | None = None
         self.router: Router | None = None
         self.retry_policy = RetryPolicy()  # setup.yaml's retry:, set with the config
@@ -346,6 +349,7 @@ class Engine:
         if cfg is None:
             raise HybridError(f"no backend named {name!r}")
         backend = await self._backend(cfg)
+        await self._ensure_server(cfg, backend)
         return {"backend": cfg.name, "models": await backend.list_models()}
 
     async def _backend(self, cfg) -> Backend:
@@ -357,6 +361,30 @@ class Engine:
         backend = make_backend(cfg, key, where)
         self.clients[cfg.name] = (key, backend)
         return backend
+
+    async def _ensure_server(self, cfg, backend: Backend) -> None:
+        """Start the backend's own server (command: or autostart:) if nothing answers yet."""
+        command = command_for(cfg)
+        if command is None:
+            return
+        server = self.servers.get(cfg.name)
+        if server is None or server.command != command:
+            if server is not None:
+                await asyncio.to_thread(server.stop)
+            server = self.servers[cfg.name] = ManagedServer(cfg, self.data_dir)
+
+        async def ready() -> bool:
+            try:
+                await backend.list_models()
+                return True
+            except BackendError:
+                return False
+
+        def started(s: ManagedServer) -> None:
+            self._notify("info", f"{cfg.name}: started the local server ({' '.join(s.command)[:80]}); "
+                                 f"waiting until it answers — output in {display_path(s.log_path)}")
+
+        await server.ensure(ready, started)
 
     # -- chat -------------------------------------------------------------------------
 
@@ -631,6 +659,7 @@ class Engine:
                 if found:
                     raise HybridError(f"not sent to {name} (cloud): {found.rule}")
             backend = await self._backend(backend_cfg)
+            await self._ensure_server(backend_cfg, backend)
             request = await self._prepare(backend, backend_cfg, model, messages, conv)
             sent = request.messages
             policy = self.retry_policy
@@ -844,6 +873,8 @@ class Engine:
             except Exception:
                 pass
         await self.loop.shutdown_asyncgens()  # close half-read streams now, not at garbage collection
+        for server in self.servers.values():
+            await asyncio.to_thread(server.stop)
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.close)
         if self.store is not None:

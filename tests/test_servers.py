@@ -1,0 +1,79 @@
+"""Managed local servers: a backend's `command:` is started by the plugin on first use, waited
+for, used, and stopped when Neovim exits; a server that cannot start says why."""
+
+import os
+import re
+import sys
+import time
+
+import pytest
+
+from fakeservers import free_port
+
+pytestmark = pytest.mark.nvim
+
+SERVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "serve_fake.py")
+
+
+def managed(port, command):
+    return ("backend:\n"
+            f"  llama:\n    type: openai\n    base_url: 'http://127.0.0.1:{port}/v1'\n    default_model: fake-model\n"
+            f"    command: {command}\n")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split()[2] != "Z"
+
+
+def test_the_plugin_starts_the_server_waits_for_it_and_stops_it_on_exit(editor, tmp_path):
+    port = free_port()
+    ed = editor(managed(port, f"[{sys.executable!r}, {SERVE!r}, '{port}', '1.0']"))
+    ed.cmd("HybridChat hello")
+    lines = ed.wait_answer(timeout=30)
+    assert "served by the managed server" in lines
+    started = [m for m in ed.messages("info") if "started the local server" in m]
+    assert len(started) == 1 and "server-llama.log" in started[0]
+    log = (tmp_path / "data" / "server-llama.log").read_text()
+    pid = int(re.search(r"pid (\d+)", log).group(1))
+    assert alive(pid) and f"serving on 127.0.0.1:{port}" in log
+
+    ed.cmd("HybridChat again")  # the same server answers; no second start
+    ed.wait_answer(2)
+    assert len([m for m in ed.messages("info") if "started the local server" in m]) == 1
+
+    ed.close()
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid), "the server outlived Neovim"
+
+
+def test_a_server_already_running_is_used_not_started_again(editor, openai):
+    port = int(openai.url.rsplit(":", 1)[1])
+    ed = editor(managed(port, "[no-such-server-binary]"))
+    ed.cmd("HybridChat hello")
+    ed.wait_answer()
+    assert not [m for m in ed.messages() if "started the local server" in m]
+
+
+def test_a_server_that_exits_says_why(editor):
+    port = free_port()
+    ed = editor(managed(port, f"[{sys.executable!r}, '-c', 'import sys; print(\"model file not found\"); sys.exit(3)']"))
+    ed.cmd("HybridChat hello")
+    ed.wait(lambda: [m for m in ed.messages("error") if "exited with code 3" in m], timeout=20, what="the error")
+    error = [m for m in ed.messages("error") if "exited with code 3" in m][0]
+    assert "before answering: model file not found" in error and "\n" not in error
+
+
+def test_a_missing_program_names_the_key(editor):
+    port = free_port()
+    ed = editor(managed(port, "[no-such-server-binary, --port, '1']"))
+    ed.cmd("HybridChat hello")
+    ed.wait(lambda: [m for m in ed.messages("error") if "not installed" in m], timeout=20, what="the error")
+    error = [m for m in ed.messages("error") if "not installed" in m][0]
+    assert "'no-such-server-binary' is not installed or not on PATH (backend.llama.command)" in error
