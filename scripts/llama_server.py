@@ -29,6 +29,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def command(port: int) -> list[str]:
+    """The command line that serves SmolLM2 on 127.0.0.1:port."""
+    return [sys.executable, "-m", "llama_cpp.server", "--model", model_path(), "--model_alias", MODEL_ALIAS,
+            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2)]
+
+
 class LlamaServer:
     def __init__(self, log_path: str, port: int | None = None):
         self.port = port or free_port()
@@ -42,8 +48,7 @@ class LlamaServer:
     def start(self, timeout: float = 120.0) -> LlamaServer:
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", model_path(), "--model_alias", MODEL_ALIAS,
-             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2)],
+            command(self.port),
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout

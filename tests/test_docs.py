@@ -35,3 +35,46 @@ def test_helptags_runs_clean(tmp_path):
     assert out.returncode == 0 and "E154" not in out.stderr and out.stderr.strip() == "", out.stderr
     tags = [line.split("\t")[0] for line in (doc / "tags").read_text().splitlines()]
     assert len(tags) == len(set(tags)) and "hybrid.status()" in tags
+
+
+def read(*parts) -> str:
+    return open(os.path.join(ROOT, *parts)).read()
+
+
+def test_every_highlight_group_is_linked_and_documented():
+    links = dict(re.findall(r"(Hybrid\w+) = '(\w+)'", read("lua", "hybrid", "highlights.lua")))
+    events = set(re.findall(r"fire\('(Hybrid\w+)'", read("lua", "hybrid", "events.lua")))
+    used = set()
+    for name in os.listdir(os.path.join(ROOT, "lua", "hybrid")):
+        if name not in ("events.lua", "highlights.lua"):
+            used |= set(re.findall(r"'(Hybrid[A-Z]\w*)'", read("lua", "hybrid", name))) - events
+    doc = read("doc", "hybrid.txt")
+    assert links and used <= set(links), f"highlight groups used but not linked: {used - set(links)}"
+    for group, target in links.items():
+        assert f"*hl-{group}*" in doc and target in doc, f"highlight {group} is not documented"
+
+
+def test_every_event_plug_map_and_lua_function_is_documented():
+    doc = read("doc", "hybrid.txt")
+    events = set(re.findall(r"fire\('(Hybrid\w+)'", read("lua", "hybrid", "events.lua")))
+    assert events == {"HybridRequestStart", "HybridRequestDone", "HybridBackendChanged", "HybridEditApplied"}
+    for event in events:
+        assert f"*{event}*" in doc, f"event {event} has no help tag"
+    plugs = set(re.findall(r"plug\('\w', '([\w-]+)'", read("plugin", "hybrid.lua")))
+    assert len(plugs) >= 10
+    for name in plugs:
+        assert f"<Plug>(hybrid-{name})" in doc, f"<Plug>(hybrid-{name}) is not documented"
+    for name in re.findall(r"^function M\.([a-z]\w*)\(", read("lua", "hybrid", "init.lua"), re.M):
+        assert f"*hybrid.{name}()*" in doc, f"require('hybrid').{name}() is not documented"
+
+
+def test_every_setup_yaml_key_is_documented():
+    doc = read("doc", "hybrid.txt")
+    source = read("python", "hybrid_core", "config.py")
+    backend = source[source.index("    def backend(self"):source.index("    def pricing(self")]
+    for key in set(re.findall(r'raw\.get\("(\w+)"', backend)):
+        assert f"backend.NAME.{key}" in doc, f"setup.yaml key backend.NAME.{key} is not documented"
+    for section in set(re.findall(r'data\.get\("(\w+)"', source)):
+        assert f"{section}:" in doc, f"setup.yaml section {section}: is not documented"
+    for key in ("profiles", "autostart", "command"):
+        assert f"backend.NAME.{key}" in doc
