@@ -125,3 +125,53 @@ def test_chat_keys_are_configurable_and_can_be_turned_off(editor, ollama):
     assert maps.get("<C-X>") == "hybrid: pick the backend"
     ed.setup("{ chat = { keys = { sned = 'x' } } }")
     assert "(hybrid) setup(): unknown key chat.keys.sned (send, backend, cancel or close)" in ed.messages("error")
+
+
+def test_works_from_a_read_only_plugin_directory(editor, ollama, tmp_path):
+    """As after `make install` by a plugin manager: nothing is written there at run time."""
+    import os
+    import shutil
+    import stat
+
+    from nvim_harness import ROOT
+
+    plugin = tmp_path / "ro-plugin"
+    for part in ("lua", "plugin", "python", "rplugin", "doc"):
+        shutil.copytree(os.path.join(ROOT, part), plugin / part)
+    before = sorted(str(p.relative_to(plugin)) for p in plugin.rglob("*"))
+    for path in [plugin, *plugin.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    try:
+        ed = editor(both(ollama, ollama), env={"HYBRID_TEST_ROOT": str(plugin)})
+        ed.cmd("HybridChat hello")
+        lines = ed.wait_answer()
+        assert ollama.reply.split("\n")[0] in lines
+        assert ed.lua("return require('hybrid.options').root") == str(plugin)
+        after = sorted(str(p.relative_to(plugin)) for p in plugin.rglob("*"))
+        assert after == before
+    finally:
+        for path in [plugin, *plugin.rglob("*")]:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+def test_model_pickers_show_size_quantization_and_price(editor, ollama, openai):
+    openai.models = ["gpt-4o", "mystery-model"]
+    ed = editor(both(ollama, openai), env={"GROQ_API_KEY": "k"})
+    ed.lua("""vim.ui.select = function(items, opts, cb)
+      table.insert(_G.pickers, { prompt = opts.prompt, labels = vim.tbl_map(opts.format_item, items) }) end
+      _G.pickers = {}""")
+    ed.cmd("HybridModel")
+    ed.wait(lambda: ed.lua("return #_G.pickers") == 1, what="the ollama model picker")
+    local = ed.lua("return _G.pickers[1]")
+    assert local["prompt"] == "hybrid model (ollama, local)"
+    assert any("fake-model" in label and "7.6B" in label and "Q4_K_M" in label and "free" in label
+               for label in local["labels"])
+    ed.cmd("HybridBackend groq")
+    ed.wait(lambda: ed.status()["backend"] == "groq", what="groq")
+    ed.cmd("HybridModel")
+    ed.wait(lambda: ed.lua("return #_G.pickers") == 2, what="the groq model picker")
+    cloud = ed.lua("return _G.pickers[2]")
+    assert cloud["prompt"] == "hybrid model (groq, cloud)"
+    assert any("gpt-4o" in label and "$2.5/$10 per M" in label for label in cloud["labels"]), cloud["labels"]
+    assert any(label.strip() == "mystery-model" for label in cloud["labels"])  # no price known: none shown

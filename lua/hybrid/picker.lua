@@ -30,6 +30,7 @@ local function model_label(m, current)
   local extra = {}
   if m.parameter_size then table.insert(extra, m.parameter_size) end
   if m.quantization then table.insert(extra, m.quantization) end
+  if m.price then table.insert(extra, m.price) end
   local mark = m.name == current and '● ' or '  '
   return mark .. m.name .. (#extra > 0 and ('  (' .. table.concat(extra, ', ') .. ')') or '')
 end
@@ -40,7 +41,7 @@ function M.model()
     if #result.models == 0 then return notify.warn(result.backend .. ': the server lists no models') end
     local current = (state.current or {}).model
     vim.ui.select(result.models, {
-      prompt = 'hybrid model (' .. result.backend .. ')',
+      prompt = ('hybrid model (%s, %s)'):format(result.backend, result.kind or '?'),
       kind = 'hybrid_model',
       format_item = function(m) return model_label(m, current) end,
     }, function(choice)

@@ -30,7 +30,7 @@ from .keys import KeyResolver, keys_file_readable_by_others
 from .ledger import Ledger
 from .logs import setup_logging
 from .outbox import Outbox, without_none
-from .pricing import DEFAULT_PRICES_DATE
+from .pricing import DEFAULT_PRICES_DATE, rates_for
 from .redact import Redactor
 from .retry import FALLBACK_PATIENCE, RetryPolicy, policy_from
 from .router_model import classify
@@ -350,7 +350,12 @@ class Engine:
             raise HybridError(f"no backend named {name!r}")
         backend = await self._backend(cfg)
         await self._ensure_server(cfg, backend)
-        return {"backend": cfg.name, "models": await backend.list_models()}
+        models = await backend.list_models()
+        for m in models:
+            # What a million tokens in and out cost, for the picker; a local model is free.
+            rates = rates_for(cfg, m["name"]) if not cfg.local else None
+            m["price"] = f"${rates.input:g}/${rates.output:g} per M" if rates else ("free" if cfg.local else None)
+        return {"backend": cfg.name, "kind": cfg.kind, "models": [without_none(m) for m in models]}
 
     async def _backend(self, cfg) -> Backend:
         key, where = await asyncio.to_thread(self.keys.require, cfg)
