@@ -9,16 +9,9 @@ with the same short reply. Goal: the difference under 300 ms.
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests")]
-
-from nvim_harness import Editor  # noqa: E402
+from loopback import ROOT, Editor, editor_for, start_server, stop_server
 
 RUNS = 5
 
@@ -61,15 +54,11 @@ def answer_ms(ed: Editor, new_chat: bool) -> float:
 
 
 def main() -> dict:
-    proc = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    url = proc.stdout.readline().strip()
+    proc, url = start_server(SERVER)
     cold, warm = [], []
     try:
         for _ in range(RUNS):
-            tmp = Path(tempfile.mkdtemp(prefix="hb-cold"))
-            (tmp / "setup.yaml").write_text(
-                f"backend:\n  o: {{type: openai, base_url: '{url}/v1', default_model: fake-model, local: true}}\n")
-            ed = Editor(tmp, str(tmp / "setup.yaml"))
+            ed = editor_for(url, "hb-cold")
             try:
                 ed.lua(INSTRUMENT)
                 cold.append(answer_ms(ed, False))
@@ -77,8 +66,7 @@ def main() -> dict:
             finally:
                 ed.close()
     finally:
-        proc.stdin.close()
-        proc.wait(10)
+        stop_server(proc)
     extra = [c - w for c, w in zip(cold, warm, strict=True)]
     med = statistics.median(extra)
     result = {"name": "cold first request (host start + answer − warm)", "stat": "median", "value_ms": med,

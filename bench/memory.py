@@ -8,16 +8,9 @@ and after the big answer. Goal: under 100 MB.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests")]
-
-from nvim_harness import Editor  # noqa: E402
+from loopback import ROOT, Editor, editor_for, start_server, stop_server
 
 TURNS = 1000
 
@@ -72,12 +65,8 @@ def wait_turns(ed: Editor, wanted: int, timeout: float) -> None:
 def main() -> dict:
     reply = "A fairly ordinary answer about the code, long enough to be realistic. " * 6  # ~420 characters
     script = SERVER.format(tests=str(ROOT / "tests"), reply=reply)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    url = proc.stdout.readline().strip()
-    tmp = Path(tempfile.mkdtemp(prefix="hb-mem"))
-    (tmp / "setup.yaml").write_text(
-        f"backend:\n  o: {{type: openai, base_url: '{url}/v1', default_model: fake-model, local: true}}\n")
-    ed = Editor(tmp, str(tmp / "setup.yaml"))
+    proc, url = start_server(script)
+    ed = editor_for(url, "hb-mem")
     try:
         ed.lua(CHAIN)
         ed.lua("_G.turns_wanted = 1; require('hybrid.chat').ask('hello')")
@@ -95,8 +84,7 @@ def main() -> dict:
         after_big = host_rss_mb(ed)
     finally:
         ed.close()
-        proc.stdin.close()
-        proc.wait(10)
+        stop_server(proc)
     worst = max(after_turns, after_big)
     result = {"name": "host memory after 1,000 turns, then a 5 MB answer", "stat": "max",
               "figure": f"{after_turns:.0f} MB, then {after_big:.0f} MB", "spread": "one run",

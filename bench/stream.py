@@ -14,18 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "python")]
-
-from nvim_harness import Editor  # noqa: E402
+from loopback import ROOT, Editor, editor_for, start_server, stop_server
 
 CHUNKS = 2000
 RUNS = 7
@@ -133,12 +125,8 @@ sys.stdin.read()
 
 
 def main() -> list[dict]:
-    proc = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    url = proc.stdout.readline().strip()
-    tmp = Path(tempfile.mkdtemp(prefix="hb"))
-    (tmp / "setup.yaml").write_text(
-        f"backend:\n  o: {{type: openai, base_url: '{url}/v1', default_model: fake-model, local: true}}\n")
-    ed = Editor(tmp, str(tmp / "setup.yaml"))
+    proc, url = start_server(SERVER)
+    ed = editor_for(url, "hb-stream")
     results = []
     try:
         ed.lua(INSTRUMENT)
@@ -151,8 +139,7 @@ def main() -> list[dict]:
         runs = {0: [one_run(ed, 0) for _ in range(RUNS)], BIG_CHAT_LINES: [one_run(ed, BIG_CHAT_LINES) for _ in range(RUNS)]}
     finally:
         ed.close()
-        proc.stdin.close()
-        proc.wait(10)
+        stop_server(proc)
 
     raw_first = statistics.median(r[0] for r in raw)
     raw_total = statistics.median(r[1] for r in raw)
