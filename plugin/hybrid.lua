@@ -9,9 +9,13 @@ local command = vim.api.nvim_create_user_command
 command('HybridChat', function(args) hybrid().chat_command(args) end,
   { nargs = '*', range = true, desc = 'hybrid: open the chat, or send text to it' })
 
-local function complete_backend(lead)
-  return vim.tbl_filter(function(n) return n:find(lead, 1, true) == 1 end, hybrid().complete_backend())
+-- Completion of the names commands.lua's `names()` returns (it asks the host's last state).
+local function names_from(names)
+  return function(lead)
+    return vim.tbl_filter(function(n) return n:find(lead, 1, true) == 1 end, hybrid()[names]())
+  end
 end
+local complete_backend = names_from('complete_backend')
 
 command('HybridChats', function() hybrid().chats_command() end,
   { desc = 'hybrid: saved chats, to reopen or delete' })
@@ -22,12 +26,8 @@ command('HybridRetry', function(args) hybrid().retry_command(args) end,
 command('HybridBackend', function(args) hybrid().backend_command(args) end,
   { nargs = '?', complete = complete_backend, desc = 'hybrid: switch the backend (no name: picker)' })
 
-local function complete_preset(lead)
-  return vim.tbl_filter(function(n) return n:find(lead, 1, true) == 1 end, hybrid().complete_preset())
-end
-
 command('HybridPreset', function(args) hybrid().preset_command(args) end,
-  { nargs = '?', complete = complete_preset, desc = 'hybrid: use a preset (backend, model, system prompt); no name: picker' })
+  { nargs = '?', complete = names_from('complete_preset'), desc = 'hybrid: use a preset (backend, model, system prompt); no name: picker' })
 
 command('HybridModel', function(args) hybrid().model_command(args) end,
   { nargs = '?', desc = "hybrid: switch the backend's model (no name: picker)" })

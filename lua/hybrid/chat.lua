@@ -292,11 +292,7 @@ local function trim(s) return (s:gsub('^%s+', ''):gsub('%s+$', '')) end
 local function slash_command(text)
   local name = text:match('^/preset%s*(%S*)%s*$')
   if not name then return false end
-  if name == '' then
-    require('hybrid.picker').preset()
-  else
-    require('hybrid.host').send('hybrid_preset', name)
-  end
+  require('hybrid.picker').choose('preset', name)
   return true
 end
 

@@ -59,34 +59,21 @@ function M.route_command(args)
   end, text, opts)
 end
 
-function M.backend_command(args)
-  if args.args == '' then
-    require('hybrid.picker').backend()
-  else
-    require('hybrid.host').send('hybrid_backend', args.args)
-  end
-end
+function M.backend_command(args) require('hybrid.picker').choose('backend', args.args) end
 
-function M.model_command(args)
-  if args.args == '' then
-    require('hybrid.picker').model()
-  else
-    require('hybrid.host').send('hybrid_model', args.args)
-  end
-end
+function M.model_command(args) require('hybrid.picker').choose('model', args.args) end
 
-function M.preset_command(args)
-  if args.args == '' then
-    require('hybrid.picker').preset()
-  else
-    require('hybrid.host').send('hybrid_preset', args.args)
-  end
+function M.preset_command(args) require('hybrid.picker').choose('preset', args.args) end
+
+-- What completion offers comes from the host's last state: start it if it is not running.
+local function host_state()
+  local host = require('hybrid.host')
+  if not host.running() then host.ensure() end
+  return require('hybrid.state').current or {}
 end
 
 function M.complete_preset()
-  local host = require('hybrid.host')
-  if not host.running() then host.ensure() end
-  return vim.tbl_map(function(p) return p.name end, (require('hybrid.state').current or {}).presets or {})
+  return vim.tbl_map(function(p) return p.name end, host_state().presets or {})
 end
 
 function M.ask_command(args) require('hybrid.ask').command(args) end
@@ -101,10 +88,8 @@ function M.retry_command(args) require('hybrid.chat').retry(args.args ~= '' and 
 function M.chats_command() require('hybrid.picker').chats() end
 
 function M.complete_backend()
-  local host = require('hybrid.host')
-  if not host.running() then host.ensure() end
   local names = {}
-  for _, b in ipairs((require('hybrid.state').current or {}).backends or {}) do
+  for _, b in ipairs(host_state().backends or {}) do
     table.insert(names, b.name)
   end
   table.insert(names, 'auto')

@@ -78,6 +78,13 @@ end
 
 M._preset_label = preset_label -- (for tests of what the picker shows)
 
+--- :HybridBackend, :HybridModel, :HybridPreset and /preset: a name sets `what` (backend, model
+--- or preset), no name opens its picker.
+function M.choose(what, name)
+  if name == nil or name == '' then return M[what]() end
+  host.send('hybrid_' .. what, name)
+end
+
 local function chat_label(c)
   return ('%s  %s'):format(os.date('%Y-%m-%d %H:%M', math.floor(c.updated)), c.title)
 end
