@@ -353,9 +353,11 @@ class Engine:
         models = await backend.list_models()
         for m in models:
             # What a million tokens in and out cost, for the picker; a local model is free.
-            rates = rates_for(cfg, m["name"]) if not cfg.local else None
-            m["price"] = f"${rates.input:g}/${rates.output:g} per M" if rates else ("free" if cfg.local else None)
-        return {"backend": cfg.name, "kind": cfg.kind, "models": [without_none(m) for m in models]}
+            if cfg.local:
+                m["price"] = "free"
+            elif rates := rates_for(cfg, m["name"]):
+                m["price"] = f"${rates.input:g}/${rates.output:g} per M"
+        return {"backend": cfg.name, "kind": cfg.kind, "models": models}
 
     async def _backend(self, cfg) -> Backend:
         key, where = await asyncio.to_thread(self.keys.require, cfg)

@@ -24,6 +24,12 @@ def _decode(line: bytes) -> str:
     return line.decode("utf-8", errors="replace")
 
 
+def _check_unfinished(buf: bytearray) -> None:
+    """What is left after the complete lines is one unfinished line: it may not grow forever."""
+    if len(buf) > MAX_LINE_BYTES:
+        raise StreamFormatError(f"a line longer than {MAX_LINE_BYTES} bytes")
+
+
 class NDJSONDecoder:
     """Newline-delimited JSON: one object per line."""
 
@@ -42,8 +48,7 @@ class NDJSONDecoder:
             obj = self._parse(line)
             if obj is not None:
                 out.append(obj)
-        if len(self._buf) > MAX_LINE_BYTES:
-            raise StreamFormatError(f"a line longer than {MAX_LINE_BYTES} bytes")
+        _check_unfinished(self._buf)
         return out
 
     def close(self) -> list[dict]:
@@ -97,17 +102,15 @@ class SSEDecoder:
                 del self._buf[:3]
             self._started = True
         end = self._buf.rfind(b"\n")
-        if end >= 0 and b"\r" not in self._buf:
-            return self._feed_lf(end)
-        return self._feed_any()
+        out = self._feed_lf(end) if end >= 0 and b"\r" not in self._buf else self._feed_any()
+        _check_unfinished(self._buf)
+        return out
 
     def _feed_lf(self, end: int) -> list[SSEEvent]:
         """The usual case, every line ending in LF: the complete lines are decoded and split
         in one go (an LF never falls inside a UTF-8 sequence), not a line at a time."""
         block = _decode(bytes(self._buf[:end]))
         del self._buf[: end + 1]
-        if len(self._buf) > MAX_LINE_BYTES:
-            raise StreamFormatError(f"a line longer than {MAX_LINE_BYTES} bytes")
         out: list[SSEEvent] = []
         for line in block.split("\n"):
             if line.startswith("data: "):
@@ -139,8 +142,6 @@ class SSEDecoder:
                 out.append(event)
             start = nxt
         del self._buf[:start]
-        if len(self._buf) > MAX_LINE_BYTES:
-            raise StreamFormatError(f"a line longer than {MAX_LINE_BYTES} bytes")
         return out
 
     def close(self) -> list[SSEEvent]:
