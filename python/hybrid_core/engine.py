@@ -388,7 +388,9 @@ class Engine:
                 return False
 
         def started(s: ManagedServer) -> None:
-            self._notify("info", f"{cfg.name}: started the local server ({' '.join(s.command)[:80]}); "
+            line = " ".join(s.command)
+            line = line if len(line) <= 80 else line[:79] + "…"
+            self._notify("info", f"{cfg.name}: started the local server ({line}); "
                                  f"waiting until it answers — output in {display_path(s.log_path)}")
 
         await server.ensure(ready, started)
