@@ -250,6 +250,12 @@ class FakeServer:
 class OllamaServer(FakeServer):
     protocol = "ollama"
 
+    def __init__(self, port: int = 0):
+        super().__init__(port)
+        self.loaded: dict[str, float] = {}  # model: when it unloads (what /api/ps lists)
+        self.load_seconds = 0.0  # how long /api/generate takes to load a model
+        self.size_vram = 0  # bytes in GPU memory: 0 is all on the CPU
+
     def show(self, h, body):
         model = (body or {}).get("model")
         if model not in self.models:
@@ -261,7 +267,33 @@ class OllamaServer(FakeServer):
                            "qwen2.embedding_length": 3584},
         })
 
+    def load(self, model: str, body) -> None:
+        """Ollama keeps a model loaded for keep_alive (5 minutes unless the request says)."""
+        seconds = duration_seconds((body or {}).get("keep_alive", "5m"))
+        self.loaded[model] = time.time() + (10**9 if seconds < 0 else seconds)
+
+    def generate(self, h, body):
+        """POST /api/generate with no prompt: load the model and say so (done_reason "load")."""
+        model = (body or {}).get("model")
+        if model not in self.models:
+            return self.send_json(h, 404, {"error": f"model '{model}' not found"})
+        if self.load_seconds:
+            time.sleep(self.load_seconds)
+        self.load(model, body)
+        self.send_json(h, 200, {"model": model, "created_at": "2025-01-01T00:00:00Z", "response": "", "done": True,
+                                "done_reason": "load"})
+
+    def ps(self, h):
+        now = time.time()
+        self.send_json(h, 200, {"models": [
+            {"name": m, "model": m, "size": 6_000_000_000, "size_vram": self.size_vram, "digest": "sha256:0",
+             "details": {"format": "gguf", "family": "qwen2", "parameter_size": "7.6B", "quantization_level": "Q4_K_M"},
+             "expires_at": go_time(until)}
+            for m, until in self.loaded.items() if until > now]})
+
     def handle_get(self, h):
+        if h.path == "/api/ps":
+            return self.ps(h)
         if h.path == "/api/tags":
             self.send_json(h, 200, {"models": [
                 {"name": m, "model": m, "modified_at": "2025-01-01T00:00:00Z", "size": 4683087332,
@@ -274,6 +306,8 @@ class OllamaServer(FakeServer):
     def handle_post(self, h, body):
         if h.path == "/api/show":
             return self.show(h, body)
+        if h.path == "/api/generate":
+            return self.generate(h, body)
         if h.path != "/api/chat":
             return self.send_raw(h, 404, b"404 page not found", "text/plain")
         if self.scripted_status(h) or self.scripted_raw(h):
@@ -281,6 +315,7 @@ class OllamaServer(FakeServer):
         model = (body or {}).get("model")
         if model not in self.models:
             return self.send_json(h, 404, {"error": f"model \"{model}\" not found, try pulling it first"})
+        self.load(model, body)
         self.begin_stream(h, "application/x-ndjson")
         created = "2025-01-01T00:00:00.000000Z"
         for piece in self.pieces(model, body):
@@ -375,6 +410,22 @@ class OpenAIServer(FakeServer):
             self.chunk(h, self.event({**base, "choices": [], "usage": usage}))
         self.chunk(h, b"data: [DONE]\n\n")
         self.end_chunks(h)
+
+
+def duration_seconds(keep) -> float:
+    """Seconds in one of Ollama's keep_alive values: 300, "5m", "90s", "-1"."""
+    if isinstance(keep, (int, float)):
+        return float(keep)
+    text = str(keep)
+    for suffix, scale in (("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * scale
+    return float(text)
+
+
+def go_time(ts: float) -> str:
+    """A UTC time as Go's JSON writes it, nanoseconds and all."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + ".123456789Z"
 
 
 def free_port() -> int:

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from fakeservers import free_port
+from fakeservers import free_port, go_time
 from hybrid_core.backends import ChatRequest, Delta, Finish, Usage, make_backend
+from hybrid_core.backends.ollama import seconds_until
 from hybrid_core.config import BackendConfig
 from hybrid_core.errors import AuthError, ConnectError, ModelNotFoundError, RateLimitError, ServerError, StreamError
 
@@ -188,3 +189,10 @@ def test_one_connection_serves_every_request(request, kind):
     assert asyncio.run(three_answers()) == [server.reply] * 3
     assert len(server.chat_requests()) == 3
     assert server.connections == 1
+
+
+def test_ollama_unload_times_with_nanoseconds_and_zones_are_read():
+    assert seconds_until(go_time(time.time() + 600)) == pytest.approx(600, abs=2)
+    assert seconds_until("2024-06-04T14:38:31.83753-07:00") < 0
+    assert seconds_until("2318-01-01T00:00:00Z") > 1e9  # keep_alive -1: kept loaded
+    assert seconds_until("not a time") is None and seconds_until(None) is None

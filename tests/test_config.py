@@ -94,6 +94,17 @@ def test_role_without_model_uses_default_and_loopback_openai_is_local(tmp_path):
      "setup.yaml: backend.o.read_timeout: expected a positive number of seconds, got -1"),
     ("backend:\n  o: {type: ollama, base_url: 'http://h', default_model: m, local: maybe}\n",
      "setup.yaml: backend.o.local: expected true or false, got 'maybe'"),
+    ("backend:\n  o: {type: ollama, base_url: 'http://h', default_model: m, keep_alive: soon}\n",
+     "setup.yaml: backend.o.keep_alive: expected a duration like 30m, 2h or 90s, or seconds (-1 keeps it loaded), "
+     "got 'soon'"),
+    ("backend:\n  g: {type: openai, base_url: 'http://h/v1', default_model: m, keep_alive: 5m}\n",
+     "setup.yaml: backend.g.keep_alive: is Ollama's setting (type: ollama)"),
+    ("backend:\n  o: {type: ollama, base_url: 'http://h', default_model: m, warm_up: 'no'}\n",
+     "setup.yaml: backend.o.warm_up: expected true or false, got 'no'"),
+    ("backend:\n  g: {type: openai, base_url: 'http://h/v1', default_model: m, autostart: true}\n",
+     "setup.yaml: backend.g.autostart: starts 'ollama serve', so it needs type: ollama"),
+    ("backend:\n  g: {type: openai, base_url: 'http://h/v1', default_model: m, command: llama-server}\n",
+     "setup.yaml: backend.g.command: expected the server's command line as a list"),
     ("backend: [1, 2]\n", "setup.yaml: backend: expected a mapping"),
     ("- just\n- a list\n", "setup.yaml: expected a mapping at the top"),
     ("defaults: {backend: x}\n", "setup.yaml: backend: no backends defined"),
@@ -101,6 +112,13 @@ def test_role_without_model_uses_default_and_loopback_openai_is_local(tmp_path):
 ])
 def test_every_bad_value_names_file_and_key(tmp_path, text, expected):
     assert expected in error_of(text, tmp_path)
+
+
+@pytest.mark.parametrize("value, kept", [("30m", "30m"), (-1, -1), (3600, 3600), ("'-1'", "-1"), ("1.5h", "1.5h")])
+def test_keep_alive_takes_ollama_durations_and_seconds(tmp_path, value, kept):
+    text = f"backend:\n  o: {{type: ollama, base_url: 'http://h', default_model: m, keep_alive: {value}}}\n"
+    cfg = parse_config(text, str(tmp_path / "setup.yaml")).backends["o"]
+    assert cfg.keep_alive == kept and cfg.warm_up is True
 
 
 TWO = ("backend:\n  ollama: {type: ollama, base_url: 'http://localhost:11434', default_model: m}\n"

@@ -199,6 +199,26 @@ def test_stats_group_by_period_backend_and_model(tmp_path):
     assert s["all"]["cost_usd"] == 2.5
 
 
+def test_the_last_14_days_have_a_row_each_with_local_and_cloud_apart(tmp_path):
+    path = str(tmp_path / "usage.sqlite3")
+    ledger = Ledger(path)
+    now = time.time()
+    for days_ago, kind, tokens, cost in ((0, "local", (100, 20), 0.0), (0, "cloud", (50, 10), 0.02),
+                                         (3, "cloud", (5, 5), 0.01), (20, "cloud", (999, 999), 9.0)):
+        ledger.record(Row(backend=kind, model="m", kind=kind, role="query", reason="r", status="complete",
+                          prompt_tokens=tokens[0], completion_tokens=tokens[1], cost_usd=cost,
+                          ts=now - days_ago * 86400))
+    ledger.close()
+    days = usage_stats(path)["days"]
+    assert len(days) == 14 and days[-1]["day"] == time.strftime("%Y-%m-%d")
+    assert days[-1] == {"day": days[-1]["day"], "local_tokens": 120, "cloud_tokens": 60, "cloud_usd": 0.02,
+                        "local_requests": 1, "cloud_requests": 1}
+    three_ago = time.strftime("%Y-%m-%d", time.localtime(now - 3 * 86400))
+    assert [d["cloud_tokens"] for d in days if d["day"] == three_ago] == [10]
+    assert sum(d["cloud_usd"] for d in days) == pytest.approx(0.03)  # 20 days ago is not in the chart
+    assert len({d["day"] for d in days}) == 14
+
+
 # -- budgets --------------------------------------------------------------------------------
 
 def test_budget_warns_at_80_percent_then_auto_stays_local(tmp_path, ollama, openai, monkeypatch):

@@ -34,7 +34,19 @@ def test_stats_after_requests_to_both_sides(editor, ollama, openai):
     assert rows["groq"][:6] == ["gpt-4o-mini", "cloud", "1", "100k", "20k", "$0.03"]
     assert rows["ollama"][:6] == ["fake-model", "local", "1", "200k", "50k", "$0.00"]
     assert "Saved $0.06 (69%): what the 1 local answers would have cost on groq." in today
+    chart = text[text.index("## Last 14 days"):text.index("## Today")]
+    tokens = chart[chart.index("Tokens a day (█ local, ▒ cloud):") + 2:][:14]
+    spend = chart[chart.index("Cloud spend a day (local answers cost nothing):") + 2:][:14]
+    # Today is the last row: 250k local tokens, then 120k cloud, on a 40-cell scale; the days before are empty.
+    assert tokens[-1].endswith("│" + "█" * 27 + "▒" * 13 + " 370k")
+    assert spend[-1].endswith("│" + "▒" * 40 + " $0.03")
+    assert all(row.endswith("│" + " " * 41) for row in tokens[:-1] + spend[:-1])
+    marks = ed.lua("""local marks = vim.api.nvim_buf_get_extmarks(0, vim.api.nvim_get_namespaces().hybrid_stats, 0, -1,
+        { details = true })
+      return vim.tbl_map(function(m) return m[4].hl_group end, marks)""")
+    assert sorted(marks) == ["HybridChartCloud", "HybridChartCloud", "HybridChartLocal"]
     stats = ed.lua("return require('hybrid').stats()")
+    assert len(stats["days"]) == 14 and stats["days"][-1]["local_tokens"] == 250_000
     assert stats["periods"]["month"]["saved_usd"] == pytest.approx(0.06)
     assert stats["periods"]["all"]["cost_usd"] == pytest.approx(0.027)
     ed.nvim.input("q")

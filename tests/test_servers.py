@@ -77,3 +77,32 @@ def test_a_missing_program_names_the_key(editor):
     ed.wait(lambda: [m for m in ed.messages("error") if "not installed" in m], timeout=20, what="the error")
     error = [m for m in ed.messages("error") if "not installed" in m][0]
     assert "'no-such-server-binary' is not installed or not on PATH (backend.llama.command)" in error
+
+
+def health(ed) -> str:
+    ed.cmd("checkhealth hybrid")
+    text = "\n".join(ed.nvim.current.buffer[:])
+    ed.cmd("bwipeout!")  # the next :checkhealth makes a fresh one
+    return text
+
+
+def test_checkhealth_tells_whether_the_plugin_started_the_server(editor, tmp_path):
+    port = free_port()
+    ed = editor(managed(port, f"[{sys.executable!r}, {SERVE!r}, '{port}']"))
+    text = health(ed)
+    log = tmp_path / "data" / "server-llama.log"
+    assert f"llama: not running; the plugin starts `{sys.executable} {SERVE} {port}` on first use; output in {log}" in text
+    assert "does not answer" not in text  # not expected to before its first use
+    ed.cmd("HybridChat hello")
+    ed.wait_answer(timeout=30)
+    pid = int(re.search(r"pid (\d+)", log.read_text()).group(1))
+    text = health(ed)
+    assert f"llama: the plugin started its server (pid {pid}) and stops it when Neovim exits; output in {log}" in text
+    assert "llama (local, openai) at" in text and "answers" in text
+
+
+def test_checkhealth_names_a_server_program_that_is_missing(editor):
+    ed = editor(managed(free_port(), "[no-such-server-binary, --port, '1']"))
+    text = health(ed)
+    assert ("ERROR llama: cannot start its server: no-such-server-binary is not installed or not on PATH "
+            "(backend.llama.command)") in text

@@ -230,6 +230,12 @@ local function load_into(c, id)
   end, id, vim.tbl_keys(chats))
 end
 
+-- Load the local model now, so the chat's first answer does not wait for it.
+local function warm_up()
+  local host = require('hybrid.host')
+  if host.running() then host.send('hybrid_warm') end
+end
+
 --- Show the current chat; the session's first call reopens the newest saved chat.
 function M.open()
   -- Opening the chat is first use: start the host so config errors and state show now.
@@ -244,6 +250,7 @@ function M.open()
     end
   end
   show(c)
+  warm_up()
   return c
 end
 
@@ -252,6 +259,7 @@ function M.new()
   require('hybrid.host').ensure()
   restored = true
   show(create(new_id()))
+  warm_up()
 end
 
 --- Open the saved chat `id` (focus it when it is already loaded).

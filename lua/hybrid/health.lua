@@ -27,8 +27,36 @@ local function check_python(h, python)
   return true
 end
 
+-- The pid of the server the running host started for backend `name`, if any.
+local function started_pid(name)
+  for _, b in ipairs((require('hybrid.state').current or {}).backends or {}) do
+    if b.name == name then return b.server_pid end
+  end
+end
+
+-- A backend whose server the plugin starts (command: or autostart:).
+local function report_server(h, b)
+  local s = b.server
+  if not s.found then
+    return h.error(('%s: cannot start its server: %s is not installed or not on PATH (backend.%s.%s)'):format(
+      b.name, s.program, b.name, s.key), { 'install it, or give its full path in backend.' .. b.name .. '.command' })
+  end
+  local log = s.log and ('; output in ' .. s.log) or ''
+  local pid = started_pid(b.name)
+  if pid and not b.reachable then
+    h.warn(('%s: the server the plugin started (pid %d) does not answer'):format(b.name, pid), { 'see ' .. (s.log or 'its log') })
+  elseif pid then
+    h.ok(('%s: the plugin started its server (pid %d) and stops it when Neovim exits%s'):format(b.name, pid, log))
+  elseif b.reachable then
+    h.ok(('%s: a server already answers, so `%s` is not started'):format(b.name, s.command))
+  else
+    h.ok(('%s: not running; the plugin starts `%s` on first use%s'):format(b.name, s.command, log))
+  end
+end
+
 local function report_backend(h, b)
   local where = ('%s (%s, %s) at %s'):format(b.name, b.kind, b.type, b.url)
+  if b.server then report_server(h, b) end
   if b.reachable then
     if b.model_listed == false then
       local hint = b.type == 'ollama' and ("run 'ollama pull " .. b.model .. "'") or 'pick one with :HybridModel'
@@ -36,8 +64,16 @@ local function report_backend(h, b)
     else
       h.ok(where .. ' answers')
     end
-  else
+  elseif not b.server then -- a server the plugin starts is not expected to answer before first use
     h.warn(b.error or (where .. ' does not answer'))
+  end
+  if b.loaded then
+    h.info(('%s: in memory: %s'):format(b.name, #b.loaded > 0 and table.concat(b.loaded, ', ') or 'no model yet'))
+  end
+  if b.warm_up then
+    local keep = type(b.keep_alive) == 'number' and ('%g s'):format(b.keep_alive) or b.keep_alive
+    keep = keep and (keep:sub(1, 1) == '-' and ', and kept loaded' or (', and kept ' .. keep .. ' after a request')) or ''
+    h.info(('%s: the model is loaded when the chat opens%s (backend.%s.warm_up)'):format(b.name, keep, b.name))
   end
   if b.key then
     h.ok(b.name .. ': API key ' .. b.key)

@@ -5,6 +5,8 @@ local links = {
   HybridAdd = 'DiffAdd', -- the proposed text in a review
   HybridDelete = 'DiffDelete', -- the text a review would replace
   HybridHeader = 'Title', -- the review's header line
+  HybridChartLocal = 'DiagnosticOk', -- :HybridStats bars: tokens answered locally
+  HybridChartCloud = 'DiagnosticWarn', -- :HybridStats bars: tokens and spend in the cloud
 }
 
 function M.setup()

@@ -31,6 +31,7 @@ local function model_label(m, current)
   if m.parameter_size then table.insert(extra, m.parameter_size) end
   if m.quantization then table.insert(extra, m.quantization) end
   if m.price then table.insert(extra, m.price) end
+  if m.loaded then table.insert(extra, 'loaded') end
   local mark = m.name == current and '● ' or '  '
   return mark .. m.name .. (#extra > 0 and ('  (' .. table.concat(extra, ', ') .. ')') or '')
 end

@@ -1,6 +1,10 @@
--- :HybridStats: spend, tokens and speed per backend and model, and what going hybrid saved.
+-- :HybridStats: spend, tokens and speed per backend and model, what going hybrid saved, a chart
+-- of the last 14 days, and the models Ollama holds in memory.
 local api = vim.api
 local notify = require('hybrid.notify')
+require('hybrid.highlights')
+
+local ns = api.nvim_create_namespace('hybrid_stats')
 
 local M = {}
 
@@ -77,23 +81,110 @@ local function budget_line(b)
   return part('Spent today', b.today_usd or 0, b.daily_usd) .. '; ' .. part('this month', b.month_usd or 0, b.monthly_usd) .. '.'
 end
 
---- The lines :HybridStats shows for a stats() table.
+local function day_label(day)
+  local y, m, d = day:match('^(%d+)-(%d+)-(%d+)$')
+  if not y then return day end
+  return os.date('%a', os.time({ year = tonumber(y), month = tonumber(m), day = tonumber(d), hour = 12 })) .. ' ' .. m .. '-' .. d
+end
+
+-- Append a chart under `title` to lines/marks (marks shifted to where the chart lands).
+local function add_chart(lines, marks, title, rows)
+  vim.list_extend(lines, { title, '' })
+  local chart, chart_marks = require('hybrid.chart').render(rows)
+  for _, mark in ipairs(chart_marks) do
+    mark[1] = mark[1] + #lines
+    table.insert(marks, mark)
+  end
+  vim.list_extend(lines, chart)
+  table.insert(lines, '')
+end
+
+-- Tokens a day, local and cloud side by side in one bar, then the cloud spend a day.
+local function days_lines(days, lines, marks)
+  if not days or #days == 0 then return end
+  vim.list_extend(lines, { ('## Last %d days'):format(#days), '' })
+  local any = false
+  local tokens, spend = {}, {}
+  for _, d in ipairs(days) do
+    local label = day_label(d.day)
+    local total = d.local_tokens + d.cloud_tokens
+    any = any or total > 0 or d.local_requests + d.cloud_requests > 0
+    table.insert(tokens, { label = label, note = total > 0 and count(total) or '',
+      parts = { { d.local_tokens, '█', 'HybridChartLocal' }, { d.cloud_tokens, '▒', 'HybridChartCloud' } } })
+    table.insert(spend, { label = label, note = d.cloud_usd > 0 and money(d.cloud_usd) or '',
+      parts = { { d.cloud_usd, '▒', 'HybridChartCloud' } } })
+  end
+  if not any then
+    vim.list_extend(lines, { 'No requests in these days.', '' })
+    return
+  end
+  add_chart(lines, marks, 'Tokens a day (█ local, ▒ cloud):', tokens)
+  add_chart(lines, marks, 'Cloud spend a day (local answers cost nothing):', spend)
+end
+
+local function size(bytes)
+  if not bytes or bytes <= 0 then return nil end
+  if bytes >= 1e9 then return ('%.1f GB'):format(bytes / 1e9) end
+  return ('%.0f MB'):format(bytes / 1e6)
+end
+
+local function until_text(seconds)
+  if not seconds then return nil end
+  if seconds > 1e7 then return 'kept loaded' end
+  if seconds < 60 then return ('unloads in %d s'):format(math.max(seconds, 0)) end
+  if seconds < 5400 then return ('unloads in %d min'):format(math.floor(seconds / 60 + 0.5)) end
+  return ('unloads in %.0f h'):format(seconds / 3600)
+end
+
+local function where_text(gpu_pct)
+  if gpu_pct == nil then return nil end
+  if gpu_pct == 0 then return 'CPU' end
+  if gpu_pct == 100 then return 'GPU' end
+  return ('%d%% GPU'):format(gpu_pct)
+end
+
+-- What each Ollama holds in memory (/api/ps).
+local function loaded_lines(loaded)
+  if not loaded or #loaded == 0 then return {} end
+  local out = { '## Loaded models', '' }
+  for _, b in ipairs(loaded) do
+    if b.error then
+      table.insert(out, ('- %s: cannot tell: %s'):format(b.backend, b.error))
+    elseif #(b.models or {}) == 0 then
+      table.insert(out, ('- %s: none (a model loads on its first request, or when the chat opens)'):format(b.backend))
+    end
+    for _, m in ipairs(b.models or {}) do
+      local parts = { m.name }
+      for _, extra in ipairs({ size(m.size), where_text(m.gpu_pct), until_text(m.expires_in_s) }) do
+        table.insert(parts, extra)
+      end
+      table.insert(out, ('- %s: %s'):format(b.backend, table.concat(parts, ' · ')))
+    end
+  end
+  table.insert(out, '')
+  return out
+end
+
+--- The lines :HybridStats shows for a stats() table, and their highlights
+--- ({ row, start byte, end byte, group }).
 function M.render(s)
   local periods = s.periods or {}
-  local lines = { '# hybrid.nvim usage', '', budget_line(s.budget or {}), '' }
+  local lines, marks = { '# hybrid.nvim usage', '', budget_line(s.budget or {}), '' }, {}
+  days_lines(s.days, lines, marks)
   vim.list_extend(lines, period_lines('Today', periods.today, s.cloud))
   vim.list_extend(lines, period_lines('This month', periods.month, s.cloud))
   vim.list_extend(lines, period_lines('All time', periods.all, s.cloud))
+  vim.list_extend(lines, loaded_lines(s.loaded))
   vim.list_extend(lines, {
     '~ some tokens were estimated (the server sent no usage); +? a cloud model with no known price.',
     ('Prices: backend.NAME.pricing in setup.yaml, else the built-in table (%s). Local answers cost $0.'):format(
       s.prices_date or '?'),
     'Ledger: ' .. (s.ledger or 'none (no data_dir)'),
   })
-  return lines
+  return lines, marks
 end
 
-local function show(lines)
+local function show(lines, marks)
   local buf = vim.fn.bufnr('hybrid://stats')
   if buf == -1 then
     buf = api.nvim_create_buf(false, true)
@@ -104,6 +195,10 @@ local function show(lines)
   end
   vim.bo[buf].modifiable = true
   api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  api.nvim_buf_clear_namespace(buf, ns, 0, -1)
+  for _, m in ipairs(marks) do
+    api.nvim_buf_set_extmark(buf, ns, m[1], m[2], { end_col = m[3], hl_group = m[4] })
+  end
   vim.bo[buf].modifiable = false
   local win = vim.fn.bufwinid(buf)
   if win == -1 then

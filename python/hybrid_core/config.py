@@ -49,6 +49,8 @@ class BackendConfig:
     read_timeout: float = DEFAULT_READ_TIMEOUT
     autostart: bool = False  # type ollama: run `ollama serve` when nothing answers
     command: list[str] | None = None  # any server: started on first use, stopped on exit
+    keep_alive: str | float | None = None  # type ollama: how long a model stays loaded after a request
+    warm_up: bool = True  # load the model when the chat opens (type ollama, or a command: server)
 
     def model_for(self, role: str) -> str:
         return self.agent_models.get(role) or self.default_model
@@ -282,6 +284,9 @@ class _Validator:
                                     or not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in command)):
             self.fail(f"{key}.command", f"expected the server's command line as a list, e.g. [llama-server, -m, model.gguf], "
                                         f"got {_show(command)}")
+        warm_up = raw.get("warm_up", True)
+        if not isinstance(warm_up, bool):
+            self.fail(f"{key}.warm_up", f"expected true or false, got {_show(warm_up)}")
         return BackendConfig(
             name=name, type=btype, base_url=base_url.strip().rstrip("/"), default_model=model,
             agent_models=agent_models, local=local,
@@ -290,7 +295,20 @@ class _Validator:
             connect_timeout=self.number(raw.get("connect_timeout"), f"{key}.connect_timeout", default=connect),
             read_timeout=self.number(raw.get("read_timeout"), f"{key}.read_timeout", default=read),
             autostart=autostart, command=[str(a) for a in command] if command else None,
+            keep_alive=self.keep_alive(raw.get("keep_alive"), f"{key}.keep_alive", btype), warm_up=warm_up,
         )
+
+    def keep_alive(self, value, key: str, btype: str) -> str | float | None:
+        """Ollama's keep_alive: a duration ("30m", "2h", "90s") or seconds; negative keeps the model loaded."""
+        if value is None:
+            return None
+        if btype != "ollama":
+            self.fail(key, "is Ollama's setting (type: ollama); other servers keep their model loaded themselves")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?(ms|s|m|h)?", value.strip()):
+            return value.strip()
+        self.fail(key, f"expected a duration like 30m, 2h or 90s, or seconds (-1 keeps it loaded), got {_show(value)}")
 
     def pricing(self, raw, key: str) -> dict:
         table = self.mapping(raw, key)

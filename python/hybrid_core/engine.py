@@ -43,6 +43,8 @@ from .tokens import content_text, messages_tokens
 log = logging.getLogger("hybrid")
 
 CONFIG_POLL_SECONDS = 1.0
+WARM_EVERY = 60.0  # seconds before the same model is warmed again
+LOADED_TIMEOUT = 2.0  # seconds :HybridStats waits for a server's /api/ps
 SUMMARY_PROMPT = ("Summarize this conversation in at most five sentences for the assistant that continues it. "
                   "Keep names, decisions, file names and code identifiers.")
 
@@ -77,6 +79,8 @@ class Engine:
         self._closing = False
         self.accountant = Accountant(self.ledger, self._notify)
         self.windows: dict[tuple[str, str], int | None] = {}  # context windows servers reported
+        self._warmed: dict[tuple[str, str], float] = {}  # (backend, model): when it was last warmed
+        self._warming: set[asyncio.Task] = set()
         self._confirms: dict[int, asyncio.Future] = {}
         self._confirm_ids = itertools.count(1)
         self._ready = asyncio.Event()
@@ -124,6 +128,10 @@ class Engine:
 
     def set_preset(self, name: str) -> None:
         self._spawn(self._set_preset(name))
+
+    def warm(self) -> None:
+        """Load the model the chat would use (the chat opened), so its first answer does not wait for it."""
+        self._spawn(self._warm())
 
     def list_models(self, reply_id: int, backend: str | None = None) -> None:
         self._reply(reply_id, self._list_models(backend))
@@ -299,6 +307,7 @@ class Engine:
         return backend, self.model_override.get(name) or backend.model_for(role)
 
     async def _set_backend(self, name: str) -> None:
+        await self._ready.wait()  # a command given as the host starts waits for the config
         await self._refresh_config()
         if name != "auto" and name not in self.config.backends:
             raise HybridError(f"no backend named {name!r}; configured: {', '.join(self.config.backends)} (or auto)")
@@ -309,15 +318,20 @@ class Engine:
         mode = "auto → " if name == "auto" else ""
         self._notify("info", f"backend: {mode}{backend.name} ({backend.kind}) · {model}")
         self._push_state()
+        await self._warm()
 
     async def _set_model(self, model: str) -> None:
+        await self._ready.wait()
+        await self._refresh_config()
         backend, _ = self._target()
         self.model_override[backend.name] = model
         self._leave_preset()
         self._notify("info", f"model: {backend.name} · {model}")
         self._push_state()
+        await self._warm()
 
     async def _set_preset(self, name: str) -> None:
+        await self._ready.wait()  # a command given as the host starts waits for the config
         await self._refresh_config()
         preset = self.config.presets.get(name)
         if preset is None:
@@ -338,6 +352,7 @@ class Engine:
             where = f"{backend.name} ({backend.kind}) · {model}"
         self._notify("info", f"preset {preset.name}: {where}{' · its own system prompt' if preset.system else ''}")
         self._push_state()
+        await self._warm()
 
     def _leave_preset(self) -> None:
         """A backend or model picked by hand ends the preset, its system prompt with it."""
@@ -351,13 +366,24 @@ class Engine:
         backend = await self._backend(cfg)
         await self._ensure_server(cfg, backend)
         models = await backend.list_models()
+        loaded = await self._loaded_names(backend)
         for m in models:
+            if m["name"] in loaded:
+                m["loaded"] = True
             # What a million tokens in and out cost, for the picker; a local model is free.
             if cfg.local:
                 m["price"] = "free"
             elif rates := rates_for(cfg, m["name"]):
                 m["price"] = f"${rates.input:g}/${rates.output:g} per M"
         return {"backend": cfg.name, "kind": cfg.kind, "models": models}
+
+    @staticmethod
+    async def _loaded_names(backend: Backend) -> set[str]:
+        """The models the server holds in memory, for the picker; empty when it cannot say."""
+        try:
+            return {m["name"] for m in await asyncio.wait_for(backend.loaded_models(), LOADED_TIMEOUT) or ()}
+        except (HybridError, asyncio.TimeoutError):
+            return set()
 
     async def _backend(self, cfg) -> Backend:
         key, where = await asyncio.to_thread(self.keys.require, cfg)
@@ -392,6 +418,7 @@ class Engine:
             line = line if len(line) <= 80 else line[:79] + "…"
             self._notify("info", f"{cfg.name}: started the local server ({line}); "
                                  f"waiting until it answers — output in {display_path(s.log_path)}")
+            self._push_state()  # :checkhealth shows the server's pid
 
         await server.ensure(ready, started)
 
@@ -793,14 +820,64 @@ class Engine:
     async def _stats(self) -> dict:
         await self._ready.wait()
         data = {"periods": {}}
+        loaded = asyncio.ensure_future(self._loaded_models())  # asked while the ledger is read
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.flush)
             data["periods"] = await asyncio.to_thread(usage_stats, self.ledger.path)
+            data["days"] = data["periods"].pop("days")
             data["ledger"] = display_path(self.ledger.path)
+        data["loaded"] = await loaded
         data["budget"] = self._spend_state()
         data["cloud"] = self.router.cloud
         data["prices_date"] = DEFAULT_PRICES_DATE
         return without_none(data)
+
+    async def _loaded_models(self) -> list[dict]:
+        """What each Ollama backend holds in memory now (/api/ps); one that does not answer says why."""
+        async def ask(cfg) -> dict:
+            try:
+                backend = await self._backend(cfg)
+                return {"backend": cfg.name, "models": await asyncio.wait_for(backend.loaded_models(), LOADED_TIMEOUT)}
+            except HybridError as e:
+                return {"backend": cfg.name, "error": str(e)}
+            except asyncio.TimeoutError:
+                return {"backend": cfg.name, "error": f"{cfg.name}: no answer from /api/ps within {LOADED_TIMEOUT:g} s"}
+        return list(await asyncio.gather(*(ask(c) for c in self.config.backends.values() if c.type == "ollama")))
+
+    # -- warm-up ------------------------------------------------------------------------
+
+    def _warm_target(self):
+        """(backend config, model) to load ahead of the first question, or (None, None): the
+        chat's local model, on an Ollama (which loads on request) or a server we start ourselves."""
+        cfg, model = self._target()
+        if not cfg.local or not cfg.warm_up or (cfg.type != "ollama" and command_for(cfg) is None):
+            return None, None
+        return cfg, model
+
+    async def _warm(self) -> None:
+        await self._ready.wait()
+        await self._refresh_config()
+        cfg, model = self._warm_target()
+        if cfg is None:
+            return
+        key = (cfg.name, model)
+        if time.monotonic() - self._warmed.get(key, -WARM_EVERY) < WARM_EVERY:
+            return  # loaded a moment ago; opening and closing the chat does not ask again
+        self._warmed[key] = time.monotonic()
+        task = asyncio.current_task()
+        self._warming.add(task)
+        started = time.monotonic()
+        try:
+            backend = await self._backend(cfg)
+            await self._ensure_server(cfg, backend)
+            await backend.warm(model)
+            log.info("%s: %s is loaded (warm-up took %.1f s)", cfg.name, model, time.monotonic() - started)
+        except HybridError as e:
+            # Quiet: nothing was asked yet, and the first real request reports the same problem.
+            self._warmed.pop(key, None)
+            log.info("%s: no warm-up of %s: %s", cfg.name, model, e)
+        finally:
+            self._warming.discard(task)
 
     # -- :HybridAsk ---------------------------------------------------------------------
 
@@ -856,11 +933,17 @@ class Engine:
             "config_path": display_path(self.config_path),
             "spend": self._spend_state(),
             "backends": [
-                {"name": b.name, "kind": b.kind, "type": b.type, "model": self.model_override.get(b.name) or b.default_model,
-                 "url": safe_url(b.base_url)}
+                without_none({"name": b.name, "kind": b.kind, "type": b.type,
+                              "model": self.model_override.get(b.name) or b.default_model, "url": safe_url(b.base_url),
+                              "server_pid": self._server_pid(b.name)})
                 for b in self.config.backends.values()
             ],
         }})
+
+    def _server_pid(self, name: str) -> int | None:
+        """The pid of the server this host started for backend `name`, while it runs."""
+        server = self.servers.get(name)
+        return server.proc.pid if server is not None and server.running else None
 
     def _spend_state(self) -> dict:
         today, month = self.accountant.spend()
@@ -872,7 +955,7 @@ class Engine:
         self._closing = True  # answers cut by the exit are saved as interrupted, not cancelled
         if self._watcher:
             self._watcher.cancel()
-        tasks = list(self.tasks.values())
+        tasks = list(self.tasks.values()) + list(self._warming)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,7 +1,8 @@
 """`python -m hybrid_core.health CONFIG [DATA_DIR]`: what :checkhealth hybrid reports, as JSON.
 
 Checks the config, each backend's key (present or not, never the value), whether the
-server answers and whether it lists the configured model; with DATA_DIR, that it is
+server answers, whether it lists the configured model, what Ollama holds in memory, and
+for a server the plugin starts itself, its program and log; with DATA_DIR, that it is
 writable and the ledger readable.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sqlite3
 import sys
 
@@ -20,10 +22,24 @@ from .keys import KeyResolver, keys_file_readable_by_others
 from .privacy import BUILTIN_PATHS, BUILTIN_PATTERNS
 from .redact import Redactor
 from .routing import Router
+from .servers import command_for
 
 
-async def check_backend(cfg, keys: KeyResolver, redact: Redactor) -> dict:
-    out = {"name": cfg.name, "kind": cfg.kind, "type": cfg.type, "url": safe_url(cfg.base_url), "model": cfg.default_model}
+def server_report(cfg, data_dir: str | None) -> dict | None:
+    """For a backend whose server the plugin starts: the command, whether its program is found, the log."""
+    command = command_for(cfg)
+    if command is None:
+        return None
+    log_file = os.path.join(data_dir, f"server-{cfg.name}.log") if data_dir else None
+    return {"command": " ".join(command), "program": command[0], "found": shutil.which(command[0]) is not None,
+            "key": "command" if cfg.command else "autostart",
+            "log": display_path(log_file) if log_file else None}
+
+
+async def check_backend(cfg, keys: KeyResolver, redact: Redactor, data_dir: str | None = None) -> dict:
+    out = {"name": cfg.name, "kind": cfg.kind, "type": cfg.type, "url": safe_url(cfg.base_url), "model": cfg.default_model,
+           "server": server_report(cfg, data_dir), "keep_alive": cfg.keep_alive,
+           "warm_up": cfg.warm_up and cfg.local and (cfg.type == "ollama" or command_for(cfg) is not None)}
     try:
         key, where = keys.resolve(cfg)
     except HybridError as e:
@@ -37,6 +53,9 @@ async def check_backend(cfg, keys: KeyResolver, redact: Redactor) -> dict:
         models = [m["name"] for m in await backend.list_models()]
         out["reachable"] = True
         out["model_listed"] = cfg.default_model in models if models else None
+        loaded = await backend.loaded_models()
+        if loaded is not None:
+            out["loaded"] = [m["name"] for m in loaded]
     except HybridError as e:
         out["reachable"], out["error"] = False, str(e)
     finally:
@@ -44,7 +63,7 @@ async def check_backend(cfg, keys: KeyResolver, redact: Redactor) -> dict:
     return out
 
 
-async def check(path: str) -> dict:
+async def check(path: str, data_dir: str | None = None) -> dict:
     report = {"config": display_path(path)}
     try:
         config = load_config(path)
@@ -55,7 +74,7 @@ async def check(path: str) -> dict:
     report["routing"] = routing_summary(config)
     keys = KeyResolver(config.keys_path)
     redact = Redactor()
-    backends = await asyncio.gather(*(check_backend(b, keys, redact) for b in config.backends.values()))
+    backends = await asyncio.gather(*(check_backend(b, keys, redact, data_dir) for b in config.backends.values()))
     report["backends"] = masked(backends, redact)  # a server may echo the key in its error
     return report
 
@@ -114,9 +133,10 @@ def check_data_dir(data_dir: str) -> dict:
 
 
 def main() -> None:
-    report = asyncio.run(check(os.path.expanduser(sys.argv[1])))
-    if len(sys.argv) > 2:
-        report["data"] = check_data_dir(os.path.expanduser(sys.argv[2]))
+    data_dir = os.path.expanduser(sys.argv[2]) if len(sys.argv) > 2 else None
+    report = asyncio.run(check(os.path.expanduser(sys.argv[1]), data_dir))
+    if data_dir:
+        report["data"] = check_data_dir(data_dir)
     print(json.dumps(report))
 
 

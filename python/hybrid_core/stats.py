@@ -1,4 +1,5 @@
-"""What :HybridStats shows: spend, tokens and speed per backend and model, and the savings.
+"""What :HybridStats shows: spend, tokens and speed per backend and model, the savings, and
+tokens and spend per day for the last two weeks, local against cloud.
 
 Reads the ledger with its own connection (WAL lets it read while the writer writes). Run it
 off the engine's loop (asyncio.to_thread): it is disk work.
@@ -14,33 +15,60 @@ from .errors import HybridError
 from .ledger import bucket_value, connect, day_of
 
 PERIODS = ("today", "month", "all")
+CHART_DAYS = 14
 
 _SUMS = """
 SELECT backend, model, kind, SUM(requests), SUM(prompt_tokens), SUM(cached_tokens), SUM(completion_tokens),
        SUM(cost_usd), SUM(unpriced), SUM(cloud_cost_usd), SUM(estimated), SUM(failed)
 FROM daily {where} GROUP BY backend, model, kind ORDER BY SUM(cost_usd) DESC, SUM(requests) DESC
 """
+_DAYS = """
+SELECT day, kind, SUM(prompt_tokens) + SUM(completion_tokens), SUM(cost_usd), SUM(requests)
+FROM daily WHERE day >= ? GROUP BY day, kind
+"""
 _SPEEDS = "SELECT backend, model, metric, bucket, SUM(n) FROM daily_speed {where} GROUP BY backend, model, metric, bucket"
 
 
 def usage_stats(path: str) -> dict:
-    """{'today': period, 'month': period, 'all': period}; a period has rows and totals.
+    """{'today': period, 'month': period, 'all': period, 'days': [...]}; a period has rows and totals,
+    a day its local and cloud tokens and the cloud spend.
     Read from the daily rollups, so the cost does not grow with the number of requests."""
     today = day_of(time.time())
     filters = {"today": ("WHERE day = ?", (today,)), "month": ("WHERE month = ?", (today[:7],)), "all": ("", ())}
     if not os.path.exists(path):
-        return {p: _period([], {}) for p in PERIODS}
+        return {**{p: _period([], {}) for p in PERIODS}, "days": _days([])}
     conn = connect(path)
     try:
         out = {}
         for period, (where, args) in filters.items():
             speeds = _medians(conn.execute(_SPEEDS.format(where=where), args).fetchall())
             out[period] = _period(conn.execute(_SUMS.format(where=where), args).fetchall(), speeds)
+        out["days"] = _days(conn.execute(_DAYS, (_chart_days()[0],)).fetchall())
         return out
     except sqlite3.Error as e:
         raise HybridError(f"usage ledger {path}: {e}") from None
     finally:
         conn.close()
+
+
+def _chart_days() -> list[str]:
+    """The last CHART_DAYS local dates, oldest first, today last (noon steps dodge DST changes)."""
+    now = time.localtime()
+    noon = time.mktime((now.tm_year, now.tm_mon, now.tm_mday, 12, 0, 0, 0, 0, -1))
+    return [day_of(noon - 86400 * back) for back in range(CHART_DAYS - 1, -1, -1)]
+
+
+def _days(rows) -> list[dict]:
+    """One entry a day, days without requests included, for the bar chart."""
+    days = {d: {"day": d, "local_tokens": 0, "cloud_tokens": 0, "cloud_usd": 0.0, "local_requests": 0,
+                "cloud_requests": 0} for d in _chart_days()}
+    for day, kind, tokens, cost, requests in rows:
+        if day in days and kind in ("local", "cloud"):
+            days[day][f"{kind}_tokens"] += tokens or 0
+            days[day][f"{kind}_requests"] += requests or 0
+            if kind == "cloud":
+                days[day]["cloud_usd"] += cost or 0.0
+    return list(days.values())
 
 
 def _medians(rows) -> dict:

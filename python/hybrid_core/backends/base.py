@@ -183,6 +183,13 @@ class Backend:
         """The model's context window as the server reports it; None when it cannot say."""
         return None
 
+    async def warm(self, model: str) -> None:
+        """Load `model` ahead of the first request, where the server has a way to (Ollama does)."""
+
+    async def loaded_models(self) -> list[dict] | None:
+        """The models the server holds in memory; None when it cannot say."""
+        return None
+
     @contextlib.asynccontextmanager
     async def http_errors(self, url: str):
         """Turn transport failures into the one-line errors users see."""
@@ -195,12 +202,12 @@ class Backend:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
             raise self.connect_error(e, url) from None
 
-    async def get_json(self, url: str, body: dict | None = None):
+    async def get_json(self, url: str, body: dict | None = None, model: str = ""):
         """GET `url` (POST `body` when given) and decode the JSON answer."""
         async with self.http_errors(url):
             resp = await (self.client.post(url, json=body) if body is not None else self.client.get(url))
         if resp.status_code >= 400:
-            raise self.status_error(resp, resp.content, "")
+            raise self.status_error(resp, resp.content, model)
         try:
             return resp.json()
         except ValueError:

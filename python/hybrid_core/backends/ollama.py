@@ -1,8 +1,10 @@
-"""Ollama's native API: POST /api/chat (NDJSON stream), GET /api/tags."""
+"""Ollama's native API: POST /api/chat (NDJSON stream), GET /api/tags and /api/ps, and
+POST /api/generate with no prompt to load a model ahead of the first question."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 
 import httpx
 
@@ -24,7 +26,7 @@ class OllamaBackend(Backend):
 
     async def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
         url = f"{self.cfg.base_url}/api/chat"
-        body = {"model": req.model, "messages": req.messages, "stream": True, **req.options}
+        body = {"model": req.model, "messages": req.messages, "stream": True, **req.options, **self._keep_alive()}
         async with self.http_errors(url), self.client.stream("POST", url, json=body) as resp:
             if resp.status_code >= 400:
                 raise self.status_error(resp, await resp.aread(), req.model)
@@ -45,6 +47,27 @@ class OllamaBackend(Backend):
             for obj in decoder.close():
                 for event in self._events(obj):
                     yield event
+
+    def _keep_alive(self) -> dict:
+        return {} if self.cfg.keep_alive is None else {"keep_alive": self.cfg.keep_alive}
+
+    async def warm(self, model: str) -> None:
+        """Load `model` into memory now (a generate request with no prompt answers once it is loaded)."""
+        await self.get_json(f"{self.cfg.base_url}/api/generate",
+                            {"model": model, "stream": False, **self._keep_alive()}, model=model)
+
+    async def loaded_models(self) -> list[dict]:
+        """The models in memory (GET /api/ps): name, size, the share in GPU memory, seconds until unloaded."""
+        data = await self.get_json(f"{self.cfg.base_url}/api/ps")
+        out = []
+        for m in (data.get("models") if isinstance(data, dict) else None) or []:
+            if not isinstance(m, dict) or not (m.get("name") or m.get("model")):
+                continue
+            size, vram = m.get("size") or 0, m.get("size_vram") or 0
+            out.append({"name": m.get("name") or m.get("model"), "size": size,
+                        "gpu_pct": round(100 * vram / size) if size else None,
+                        "expires_in_s": seconds_until(m.get("expires_at"))})
+        return out
 
     def _events(self, obj: dict):
         if obj.get("error"):
@@ -85,3 +108,21 @@ class OllamaBackend(Backend):
                 "size": m.get("size"),
             })
         return [m for m in out if m["name"]]
+
+
+def seconds_until(stamp) -> float | None:
+    """Seconds from now to Ollama's expires_at (RFC 3339, nanoseconds and all); None if unreadable."""
+    if not isinstance(stamp, str):
+        return None
+    text = stamp.strip().replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # Go writes up to 9 fractional digits; fromisoformat takes at most 6
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[:min(digits, 6)]}{rest[digits:]}"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - datetime.now(timezone.utc)).total_seconds()

@@ -105,6 +105,11 @@ class HybridPlugin:
     def preset(self, name):
         self.engine.set_preset(name)
 
+    @pynvim.rpc_export("hybrid_warm")
+    @_safe
+    def warm(self):
+        self.engine.warm()
+
     @pynvim.rpc_export("hybrid_models")
     @_safe
     def models(self, reply_id, backend=None):
