@@ -1,6 +1,8 @@
 """End to end: the real llama.cpp server with the SmolLM2 model answers in the chat."""
 
+import json
 import os
+import re
 import sys
 import time
 
@@ -9,7 +11,8 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
 
-from llama_server import MODEL_ALIAS, LlamaServer, free_port  # noqa: E402
+from llama_server import MODEL_ALIAS, LlamaServer, command, free_port  # noqa: E402
+from test_servers import alive  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +41,30 @@ def routed_config(model_server) -> str:
             "backend:\n"
             f"  llama: {{type: openai, base_url: '{model_server.base_url}', default_model: {MODEL_ALIAS}}}\n"
             f"  cloud: {{type: openai, base_url: 'http://127.0.0.1:{free_port()}/v1', default_model: big, local: false}}\n")
+
+
+def test_the_plugin_starts_the_model_server_when_the_chat_opens_and_stops_it_on_exit(editor, tmp_path):
+    # First in the file, so the module's own server is not loaded yet (2 cores).
+    port = free_port()
+    ed = editor("backend:\n  llama:\n    type: openai\n"
+                f"    base_url: 'http://127.0.0.1:{port}/v1'\n    default_model: {MODEL_ALIAS}\n"
+                f"    command: {json.dumps(command(port))}\n")
+    ed.cmd("HybridChat")  # opening the chat is first use: the warm-up starts the server
+    ed.wait(lambda: [m for m in ed.messages("info") if "llama: started the local server" in m], timeout=30,
+            what="the server to start")
+    ed.cmd("HybridChat Say hello in one word.")
+    lines = ed.wait_answer(timeout=180)
+    assert ed.status()["last"]["backend"] == "llama"
+    answer = "\n".join(lines[lines.index("## You") + 2:]).strip()
+    assert answer and "**error" not in answer
+    log = (tmp_path / "data" / "hybrid.log").read_text()
+    pid = int(re.search(r"llama: started .* \(pid (\d+)\)", log).group(1))
+    assert alive(pid) and "Uvicorn running" in (tmp_path / "data" / "server-llama.log").read_text()
+    ed.close()
+    deadline = time.monotonic() + 15
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid), "the model server outlived Neovim"
 
 
 def test_local_model_answers_in_the_chat(editor, model_server):

@@ -27,7 +27,8 @@ function M.render(rows, width)
         used = used + cells
       end
     end
-    lines[i] = line .. (' '):rep(math.max(width - used, 0) + 1) .. (row.note or '')
+    local note = row.note or ''
+    lines[i] = note == '' and line or (line .. (' '):rep(math.max(width - used, 0) + 1) .. note)
   end
   return lines, marks
 end
