@@ -9,10 +9,11 @@ import time
 import httpx
 import pytest
 
+from processes import alive
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
 
 from llama_server import MODEL_ALIAS, LlamaServer, command, free_port  # noqa: E402
-from test_servers import alive  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from fakeservers import free_port
+from processes import alive
 
 pytestmark = pytest.mark.nvim
 
@@ -19,15 +20,6 @@ def managed(port, command):
     return ("backend:\n"
             f"  llama:\n    type: openai\n    base_url: 'http://127.0.0.1:{port}/v1'\n    default_model: fake-model\n"
             f"    command: {command}\n")
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().split()[2] != "Z"
 
 
 def test_the_plugin_starts_the_server_waits_for_it_and_stops_it_on_exit(editor, tmp_path):
