@@ -1,6 +1,8 @@
 """Both backends over real HTTP on loopback: streams, usage, and every error a user sees."""
 
 import asyncio
+import socket
+import threading
 import time
 
 import pytest
@@ -86,6 +88,35 @@ def test_nothing_listening_says_what_to_do():
     assert time.monotonic() - started < 2
     with pytest.raises(ConnectError, match="check base_url and your network"):
         collect(backend("openai", f"http://127.0.0.1:{port}/v1", local=False, key="k", name="groq"))
+
+
+@pytest.fixture
+def hangs_up():
+    """A loopback server that reads each request and closes the connection without answering."""
+    sock = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return  # closed by the test
+            with conn:
+                conn.recv(65536)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+@pytest.mark.parametrize("kind, path", [("ollama", ""), ("openai", "/v1")])
+def test_a_server_that_hangs_up_without_answering_is_a_connect_error(hangs_up, kind, path):
+    url = hangs_up + path
+    with pytest.raises(ConnectError) as e:
+        collect(backend(kind, url))
+    assert str(e.value) == f"{kind}: {url} closed the connection without answering"
+    with pytest.raises(ConnectError, match="closed the connection without answering"):
+        asyncio.run(backend(kind, url).list_models())
 
 
 def test_openai_streams_with_usage_and_key(openai):

@@ -201,6 +201,11 @@ class Backend:
             raise self.read_timeout(url) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
             raise self.connect_error(e, url) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            # Before any answer (a cut stream is caught where it is read): a server that crashed or
+            # restarted, or a proxy that dropped the request. Retried like a refused connection.
+            raise ConnectError(self.name, f"{safe_url(self.cfg.base_url)} closed the connection without "
+                                          "answering") from None
 
     async def get_json(self, url: str, body: dict | None = None, model: str = ""):
         """GET `url` (POST `body` when given) and decode the JSON answer."""
