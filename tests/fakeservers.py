@@ -255,6 +255,7 @@ class OllamaServer(FakeServer):
         self.loaded: dict[str, float] = {}  # model: when it unloads (what /api/ps lists)
         self.load_seconds = 0.0  # how long /api/generate takes to load a model
         self.size_vram = 0  # bytes in GPU memory: 0 is all on the CPU
+        self.has_ps = True  # False: an old Ollama with no /api/ps
 
     def show(self, h, body):
         model = (body or {}).get("model")
@@ -292,7 +293,7 @@ class OllamaServer(FakeServer):
             for m, until in self.loaded.items() if until > now]})
 
     def handle_get(self, h):
-        if h.path == "/api/ps":
+        if h.path == "/api/ps" and self.has_ps:
             return self.ps(h)
         if h.path == "/api/tags":
             self.send_json(h, 200, {"models": [

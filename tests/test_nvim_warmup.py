@@ -103,3 +103,12 @@ def test_checkhealth_shows_warm_up_and_the_models_in_memory(editor, ollama):
     ed.wait(lambda: ollama.loaded, what="the model to load")
     ed.cmd("checkhealth hybrid")
     assert "ollama: in memory: fake-model" in "\n".join(ed.nvim.current.buffer[:])
+
+
+def test_an_ollama_without_api_ps_still_passes_checkhealth(editor, ollama):
+    ollama.has_ps = False  # Ollama before 0.1.38
+    ed = editor(ollama_only(ollama.url))
+    ed.cmd("checkhealth hybrid")
+    text = "\n".join(ed.nvim.current.buffer[:])
+    assert f"OK ollama (local, ollama) at {ollama.url} answers" in text
+    assert "in memory" not in text

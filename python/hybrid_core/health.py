@@ -53,14 +53,21 @@ async def check_backend(cfg, keys: KeyResolver, redact: Redactor, data_dir: str 
         models = [m["name"] for m in await backend.list_models()]
         out["reachable"] = True
         out["model_listed"] = cfg.default_model in models if models else None
-        loaded = await backend.loaded_models()
-        if loaded is not None:
-            out["loaded"] = [m["name"] for m in loaded]
+        out["loaded"] = await loaded_names(backend)
     except HybridError as e:
         out["reachable"], out["error"] = False, str(e)
     finally:
         await backend.aclose()
     return out
+
+
+async def loaded_names(backend) -> list[str] | None:
+    """The models the server holds in memory; None when it cannot say (not Ollama, or an old one)."""
+    try:
+        loaded = await backend.loaded_models()
+    except HybridError:
+        return None
+    return None if loaded is None else [m["name"] for m in loaded]
 
 
 async def check(path: str, data_dir: str | None = None) -> dict:
