@@ -366,7 +366,7 @@ class Engine:
         backend = await self._backend(cfg)
         await self._ensure_server(cfg, backend)
         models = await backend.list_models()
-        loaded = await self._loaded_names(backend)
+        loaded = {m["name"] for m in (await self._loaded(cfg)).get("models") or ()}
         for m in models:
             if m["name"] in loaded:
                 m["loaded"] = True
@@ -376,14 +376,6 @@ class Engine:
             elif rates := rates_for(cfg, m["name"]):
                 m["price"] = f"${rates.input:g}/${rates.output:g} per M"
         return {"backend": cfg.name, "kind": cfg.kind, "models": models}
-
-    @staticmethod
-    async def _loaded_names(backend: Backend) -> set[str]:
-        """The models the server holds in memory, for the picker; empty when it cannot say."""
-        try:
-            return {m["name"] for m in await asyncio.wait_for(backend.loaded_models(), LOADED_TIMEOUT) or ()}
-        except (HybridError, asyncio.TimeoutError):
-            return set()
 
     async def _backend(self, cfg) -> Backend:
         key, where = await asyncio.to_thread(self.keys.require, cfg)
@@ -820,29 +812,36 @@ class Engine:
     async def _stats(self) -> dict:
         await self._ready.wait()
         data = {"periods": {}}
-        loaded = asyncio.ensure_future(self._loaded_models())  # asked while the ledger is read
-        if self.ledger is not None:
-            await asyncio.to_thread(self.ledger.flush)
-            data["periods"] = await asyncio.to_thread(usage_stats, self.ledger.path)
-            data["days"] = data["periods"].pop("days")
+        ollamas = [c for c in self.config.backends.values() if c.type == "ollama"]
+        # The servers are asked while the ledger is read.
+        usage, *loaded = await asyncio.gather(self._usage(), *(self._loaded(c) for c in ollamas))
+        if usage is not None:
+            data["periods"] = usage
+            data["days"] = usage.pop("days")
             data["ledger"] = display_path(self.ledger.path)
-        data["loaded"] = await loaded
+        data["loaded"] = loaded
         data["budget"] = self._spend_state()
         data["cloud"] = self.router.cloud
         data["prices_date"] = DEFAULT_PRICES_DATE
         return without_none(data)
 
-    async def _loaded_models(self) -> list[dict]:
-        """What each Ollama backend holds in memory now (/api/ps); one that does not answer says why."""
-        async def ask(cfg) -> dict:
-            try:
-                backend = await self._backend(cfg)
-                return {"backend": cfg.name, "models": await asyncio.wait_for(backend.loaded_models(), LOADED_TIMEOUT)}
-            except HybridError as e:
-                return {"backend": cfg.name, "error": str(e)}
-            except asyncio.TimeoutError:
-                return {"backend": cfg.name, "error": f"{cfg.name}: no answer from /api/ps within {LOADED_TIMEOUT:g} s"}
-        return list(await asyncio.gather(*(ask(c) for c in self.config.backends.values() if c.type == "ollama")))
+    async def _usage(self) -> dict | None:
+        """The ledger's periods and days (stats.py), read off the loop; None without a ledger."""
+        if self.ledger is None:
+            return None
+        await asyncio.to_thread(self.ledger.flush)
+        return await asyncio.to_thread(usage_stats, self.ledger.path)
+
+    async def _loaded(self, cfg) -> dict:
+        """What the backend's server holds in memory now (Ollama's /api/ps): {backend, models},
+        with models None when the server cannot say, or {backend, error}."""
+        try:
+            backend = await self._backend(cfg)
+            return {"backend": cfg.name, "models": await asyncio.wait_for(backend.loaded_models(), LOADED_TIMEOUT)}
+        except HybridError as e:
+            return {"backend": cfg.name, "error": str(e)}
+        except asyncio.TimeoutError:
+            return {"backend": cfg.name, "error": f"{cfg.name}: no answer from /api/ps within {LOADED_TIMEOUT:g} s"}
 
     # -- warm-up ------------------------------------------------------------------------
 
