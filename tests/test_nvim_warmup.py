@@ -112,3 +112,16 @@ def test_an_ollama_without_api_ps_still_passes_checkhealth(editor, ollama):
     text = "\n".join(ed.nvim.current.buffer[:])
     assert f"OK ollama (local, ollama) at {ollama.url} answers" in text
     assert "in memory" not in text
+
+
+def test_a_loaded_model_shows_the_details_the_server_gave(editor, ollama):
+    ed = editor(ollama_only(ollama.url))
+    lines = ed.lua("""return require('hybrid.stats').render({ loaded = {
+        { backend = 'ollama', models = {
+          { name = 'a', gpu_pct = 100, expires_in_s = 90 },               -- no size
+          { name = 'b', size = 800e6, expires_in_s = 2e9 },               -- keep_alive -1
+          { name = 'c' } } },
+        { backend = 'other', models = {} } } })""")
+    loaded = lines[lines.index("## Loaded models") + 2:]
+    assert loaded[:4] == ["- ollama: a · GPU · unloads in 2 min", "- ollama: b · 800 MB · kept loaded", "- ollama: c",
+                          "- other: none (a model loads on its first request, or when the chat opens)"]

@@ -154,11 +154,14 @@ local function loaded_lines(loaded)
       table.insert(out, ('- %s: none (a model loads on its first request, or when the chat opens)'):format(b.backend))
     end
     for _, m in ipairs(b.models or {}) do
-      local parts = { m.name }
-      for _, extra in ipairs({ size(m.size), where_text(m.gpu_pct), until_text(m.expires_in_s) }) do
-        table.insert(parts, extra)
+      local details = { m.name }
+      local function add(text) -- each detail may be missing
+        if text then table.insert(details, text) end
       end
-      table.insert(out, ('- %s: %s'):format(b.backend, table.concat(parts, ' · ')))
+      add(size(m.size))
+      add(where_text(m.gpu_pct))
+      add(until_text(m.expires_in_s))
+      table.insert(out, ('- %s: %s'):format(b.backend, table.concat(details, ' · ')))
     end
   end
   table.insert(out, '')
