@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from processes import alive
+from processes import alive, gone_within
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
 
@@ -62,10 +62,7 @@ def test_the_plugin_starts_the_model_server_when_the_chat_opens_and_stops_it_on_
     pid = int(re.search(r"llama: started .* \(pid (\d+)\)", log).group(1))
     assert alive(pid) and "Uvicorn running" in (tmp_path / "data" / "server-llama.log").read_text()
     ed.close()
-    deadline = time.monotonic() + 15
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not alive(pid), "the model server outlived Neovim"
+    assert gone_within(pid, 15), "the model server outlived Neovim"
 
 
 def test_local_model_answers_in_the_chat(editor, model_server):

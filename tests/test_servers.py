@@ -4,12 +4,11 @@ for, used, and stopped when Neovim exits; a server that cannot start says why.""
 import os
 import re
 import sys
-import time
 
 import pytest
 
 from fakeservers import free_port
-from processes import alive
+from processes import alive, gone_within
 
 pytestmark = pytest.mark.nvim
 
@@ -39,10 +38,7 @@ def test_the_plugin_starts_the_server_waits_for_it_and_stops_it_on_exit(editor, 
     assert len([m for m in ed.messages("info") if "started the local server" in m]) == 1
 
     ed.close()
-    deadline = time.monotonic() + 10
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(pid), "the server outlived Neovim"
+    assert gone_within(pid, 10), "the server outlived Neovim"
 
 
 def test_a_server_already_running_is_used_not_started_again(editor, openai):
