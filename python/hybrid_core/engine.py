@@ -35,7 +35,7 @@ from .redact import Redactor
 from .retry import FALLBACK_PATIENCE, RetryPolicy, policy_from
 from .router_model import classify
 from .routing import Decision, Router, RouteRequest
-from .servers import ManagedServer, command_for
+from .servers import ManagedServer, command_for, warms_up
 from .sessions import ChatStore, valid_id
 from .stats import usage_stats
 from .tokens import content_text, messages_tokens
@@ -845,19 +845,11 @@ class Engine:
 
     # -- warm-up ------------------------------------------------------------------------
 
-    def _warm_target(self):
-        """(backend config, model) to load ahead of the first question, or (None, None): the
-        chat's local model, on an Ollama (which loads on request) or a server we start ourselves."""
-        cfg, model = self._target()
-        if not cfg.local or not cfg.warm_up or (cfg.type != "ollama" and command_for(cfg) is None):
-            return None, None
-        return cfg, model
-
     async def _warm(self) -> None:
         await self._ready.wait()
         await self._refresh_config()
-        cfg, model = self._warm_target()
-        if cfg is None:
+        cfg, model = self._target()  # the chat's model
+        if not warms_up(cfg):
             return
         key = (cfg.name, model)
         if time.monotonic() - self._warmed.get(key, -WARM_EVERY) < WARM_EVERY:

@@ -22,7 +22,7 @@ from .keys import KeyResolver, keys_file_readable_by_others
 from .privacy import BUILTIN_PATHS, BUILTIN_PATTERNS
 from .redact import Redactor
 from .routing import Router
-from .servers import command_for
+from .servers import command_for, log_path_for, warms_up
 
 
 def server_report(cfg, data_dir: str | None) -> dict | None:
@@ -30,16 +30,15 @@ def server_report(cfg, data_dir: str | None) -> dict | None:
     command = command_for(cfg)
     if command is None:
         return None
-    log_file = os.path.join(data_dir, f"server-{cfg.name}.log") if data_dir else None
     return {"command": " ".join(command), "program": command[0], "found": shutil.which(command[0]) is not None,
             "key": "command" if cfg.command else "autostart",
-            "log": display_path(log_file) if log_file else None}
+            "log": display_path(log_path_for(cfg, data_dir)) if data_dir else None}
 
 
 async def check_backend(cfg, keys: KeyResolver, redact: Redactor, data_dir: str | None = None) -> dict:
     out = {"name": cfg.name, "kind": cfg.kind, "type": cfg.type, "url": safe_url(cfg.base_url), "model": cfg.default_model,
            "server": server_report(cfg, data_dir), "keep_alive": cfg.keep_alive,
-           "warm_up": cfg.warm_up and cfg.local and (cfg.type == "ollama" or command_for(cfg) is not None)}
+           "warm_up": warms_up(cfg)}
     try:
         key, where = keys.resolve(cfg)
     except HybridError as e:

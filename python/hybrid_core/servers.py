@@ -39,6 +39,17 @@ def command_for(cfg: BackendConfig) -> list[str] | None:
     return None
 
 
+def log_path_for(cfg: BackendConfig, log_dir: str | None) -> str:
+    """Where the server of backend `cfg` writes its output (no file without a data_dir)."""
+    return os.path.join(log_dir, f"server-{cfg.name}.log") if log_dir else os.devnull
+
+
+def warms_up(cfg: BackendConfig) -> bool:
+    """Whether opening the chat loads this backend's model ahead of the first question: a local
+    Ollama (which loads on request) or a server the plugin starts, unless warm_up: false."""
+    return cfg.warm_up and cfg.local and (cfg.type == "ollama" or command_for(cfg) is not None)
+
+
 def _die_with_parent() -> None:
     # Linux: the server gets SIGTERM if the host dies without stopping it (kill -9, a crash).
     with contextlib.suppress(Exception):
@@ -63,7 +74,7 @@ class ManagedServer:
     def __init__(self, cfg: BackendConfig, log_dir: str | None):
         self.cfg = cfg
         self.command = command_for(cfg) or []
-        self.log_path = os.path.join(log_dir, f"server-{cfg.name}.log") if log_dir else os.devnull
+        self.log_path = log_path_for(cfg, log_dir)
         self.proc: subprocess.Popen | None = None
         self._lock = asyncio.Lock()
 
