@@ -89,7 +89,7 @@ def test_both_sides_down_shows_both_failures(editor, ollama, openai):
 def test_sensitive_text_never_falls_back_to_the_cloud(editor, ollama, openai):
     ollama.mode = "status"
     ed = editor(auto(ollama.url, openai.url), env=KEY)
-    ed.cmd("HybridChat deploy with AKIAIOSFODNN7EXAMPLE please")
+    ed.cmd("HybridChat deploy with AKIAZ3MHQ7RXWP4LK2NB please")
     lines = ed.wait_answer()
     error = next(line for line in lines if line.startswith("> **error:**"))
     assert error == ("> **error:** ollama: server error 500: no details — not sent to the cloud: an AWS access key in the text"
@@ -234,7 +234,7 @@ def test_checkhealth_reports_routing(editor, ollama, openai):
 def test_sensitive_text_with_no_local_backend_is_refused(editor, openai):
     ed = editor("backend:\n"
                 f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n", env=KEY)
-    ed.cmd("HybridChat why does AKIAIOSFODNN7EXAMPLE not work?")
+    ed.cmd("HybridChat why does AKIAZ3MHQ7RXWP4LK2NB not work?")
     lines = ed.wait_answer()
     assert answer_headers(lines) == ["## not sent · an AWS access key in the text"]
     refusal = ("not sent: an AWS access key in the text and no local backend is configured "

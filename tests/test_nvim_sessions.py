@@ -135,7 +135,7 @@ def test_retry_after_a_mid_stream_failure_on_another_backend(editor, ollama, ope
 def test_retry_of_a_sensitive_chat_stays_local(editor, ollama, openai):
     ollama.mode = "cut"
     ed = editor(two(ollama, openai), env={"GROQ_API_KEY": "test-key-sessions"})
-    ed.cmd("HybridChat my key is AKIAIOSFODNN7EXAMPLE, why is it refused?")
+    ed.cmd("HybridChat my key is AKIAZ3MHQ7RXWP4LK2NB, why is it refused?")
     ed.wait_answer()
     ollama.mode, ollama.reply = "normal", "kept local"
     ed.cmd("HybridRetry groq")

@@ -113,8 +113,8 @@ def test_roles_pick_the_model_of_the_chosen_backend():
 
 def test_privacy_beats_explicit_cloud_and_fixed_cloud_with_a_notice():
     r = router()
-    d = r.decide(RouteRequest("@cloud token ghp_" + "a" * 36))
-    assert (d.backend, d.step, d.text) == ("ollama", "privacy", "token ghp_" + "a" * 36)
+    d = r.decide(RouteRequest("@cloud token ghp_Xq7Lm2Pz9Rt4Wv8Ny3Bc6Df1Gh5Jk0Ms2Qa7"))
+    assert (d.backend, d.step, d.text) == ("ollama", "privacy", "token ghp_Xq7Lm2Pz9Rt4Wv8Ny3Bc6Df1Gh5Jk0Ms2Qa7")
     assert d.notice == "@cloud ignored: a GitHub token in the text, so it goes to ollama (local)"
     d = r.decide(RouteRequest("look", path="/x/server.pem"), active="groq")
     assert d.backend == "ollama" and d.notice == "server.pem is local-only (*.pem): sent to ollama (local), not groq"
@@ -123,7 +123,7 @@ def test_privacy_beats_explicit_cloud_and_fixed_cloud_with_a_notice():
 
 def test_sensitive_without_a_local_backend_is_refused():
     r = router("backend:\n  groq: {type: openai, base_url: 'https://api.groq.com/openai/v1', default_model: g}\n")
-    d = r.decide(RouteRequest("key AKIAIOSFODNN7EXAMPLE"), active="groq")
+    d = r.decide(RouteRequest("key AKIAZ3MHQ7RXWP4LK2NB"), active="groq")
     assert d.backend is None
     assert d.refused == ("not sent: an AWS access key in the text and no local backend is configured "
                          "(add one with type: ollama or local: true)")
