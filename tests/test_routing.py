@@ -95,16 +95,18 @@ def test_each_step_names_itself():
     assert r.decide(RouteRequest("@cloud hi")).step == "explicit"
     assert r.decide(RouteRequest("hi"), over_budget="daily budget spent").step == "budget"
     assert r.decide(RouteRequest("x" * 40000)).step == "size"
-    assert r.decide(RouteRequest("refactor this")).step == "rules"
+    assert r.decide(RouteRequest("terraform it")).step == "rules"  # the user's rule
+    assert r.decide(RouteRequest("refactor this")).step == "classifier"
     assert r.decide(RouteRequest("hi"), verdict=Verdict("cloud", "judged hard")).step == "router"
-    assert r.decide(RouteRequest("hi")).step == "default"
+    off = router(CONFIG.replace("routing:\n", "routing:\n  builtin_rules: false\n"))
+    assert off.decide(RouteRequest("hi")).step == "default"
     assert r.decide(RouteRequest("race condition"), active="ollama").step == "fixed"
 
 
 def test_roles_pick_the_model_of_the_chosen_backend():
     r = router()
     assert (r.decide(RouteRequest("hi")).model, r.decide(RouteRequest("hi", command="ask")).model) == ("qwen", "qwen-editor")
-    research = r.decide(RouteRequest("do a deep dive into CRDTs"))
+    research = r.decide(RouteRequest("survey the research literature on CRDTs for collaborative text editing"))
     assert (research.backend, research.role, research.model) == ("groq", "research", "gpt-research")
     long = r.decide(RouteRequest("y" * 40000))
     assert (long.backend, long.role, long.model) == ("groq", "research", "gpt-research")
@@ -132,7 +134,7 @@ def test_sensitive_without_a_local_backend_is_refused():
 def test_a_backend_in_cooldown_is_skipped_but_not_for_sensitive_text():
     r = router()
     d = r.decide(RouteRequest("hi"), down={"ollama": 20})
-    assert d.backend == "groq" and d.reason == "routine question; ollama is down (retry in 20 s)"
+    assert d.backend == "groq" and d.reason.endswith("; ollama is down (retry in 20 s)")
     d = r.decide(RouteRequest("why is this flaky?"), down={"groq": 5})
     assert d.backend == "ollama" and "groq is down" in d.reason
     assert r.decide(RouteRequest("hi", path="/p/id_rsa"), down={"ollama": 20}).backend == "ollama"
@@ -161,21 +163,22 @@ def test_user_rule_options():
 
 def test_words_match_whole_words_only():
     r = router()
-    assert r.decide(RouteRequest("print the information")).reason == "routine question"  # not "format"
-    assert r.decide(RouteRequest("please format it")).reason == "formatting"
+    assert not r.decide(RouteRequest("print the information")).reason.startswith("formatting")
+    assert r.decide(RouteRequest("please format it")).reason.startswith("formatting")
 
 
 def test_rules_read_the_request_not_the_code_that_goes_along():
     r = router()
     text = "rename x to count\n```python\n# TODO: fix race condition and security hole\nx = 1\n```"
-    assert r.decide(RouteRequest(text)).reason == "refactoring"
+    assert r.decide(RouteRequest(text)).reason.startswith("refactoring")
 
 
 def test_router_model_is_offered_before_the_builtin_rules_only():
     with_router = CONFIG.replace("agent_models: {editor: qwen-editor, research: qwen-research}",
                                  "agent_models: {router: tiny, editor: qwen-editor}")
     r = router(with_router)
-    assert r.decide(RouteRequest("rename x")).router_model == "tiny"
+    assert r.decide(RouteRequest("rename x")).router_model is None  # the classifier is sure
+    assert r.decide(RouteRequest("explain these 15 files and where caching should go")).router_model == "tiny"
     assert r.decide(RouteRequest("terraform it")).router_model is None  # a user rule decided
     assert r.decide(RouteRequest("hi", path="/p/.env")).router_model is None
     assert r.decide(RouteRequest("rename x"), verdict=Verdict("cloud", "tiny judged it hard")).backend == "groq"
@@ -185,5 +188,5 @@ def test_code_is_counted_and_left_out_even_when_a_fence_is_not_closed():
     r = router()
     text = "rename it\n```python\n" + "race condition\n" * 200  # an unclosed paste
     d = r.decide(RouteRequest(text))
-    assert d.reason == "refactoring"
+    assert d.reason.startswith("refactoring")
     assert r.decide(RouteRequest("explain\n```python\n" + "x = 1\n" * 200)).reason.startswith("explaining a lot of code")

@@ -29,7 +29,8 @@ function M.chat_command(args)
 end
 
 local step_numbers = { privacy = '1 privacy', explicit = '2 explicit choice', fixed = 'fixed backend',
-  budget = '3 budget', size = '4 size', rules = '5 task rules', router = '6 router model', default = '7 default' }
+  budget = '3 budget', size = '4 size', rules = '5 your rules', classifier = '6 task classifier',
+  router = '6 router model (classifier unsure)', default = '7 default' }
 
 --- How :HybridRoute shows a decision.
 function M.describe_route(d)

@@ -360,6 +360,9 @@ class _Validator:
         builtin = routing.get("builtin_rules")
         if builtin is not None and not isinstance(builtin, bool):
             self.fail("routing.builtin_rules", f"expected true or false, got {_show(builtin)}")
+        lean = routing.get("lean")
+        if lean is not None and lean not in ("local", "cloud"):
+            self.fail("routing.lean", f"expected local or cloud, got {_show(lean)}")
         rules = routing.get("rules")
         if rules is None:
             return

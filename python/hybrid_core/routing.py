@@ -6,9 +6,10 @@ Steps, in order; the first that decides wins (README "Routing", :help hybrid-rou
   -  fixed     not in auto mode: the chosen backend
   3. budget    over budget -> local
   4. size      the prompt does not fit the local context window -> cloud (research role)
-  5. rules     the user's routing.rules, then (6) the router model's verdict when it gave one,
-               then the built-in task rules (the seeds' task table), files and amount of code
-  7. default   local
+  5. rules     the user's routing.rules
+  6. classifier the trained task classifier (classifier/): the task's kind decides the side; in its
+               uncertain band the router model decides when one is configured, else routing.lean
+  7. default   local (routing.builtin_rules: false turns the classifier off)
 A backend in its failure cooldown is skipped for the other side (never for sensitive text).
 """
 
@@ -17,12 +18,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from . import classifier
 from .privacy import Finding, PrivacyRules
 from .tokens import estimate_tokens
 
 SIDES = ("local", "cloud")
 DEFAULT_ROUTER_TIMEOUT = 1.5
 DEFAULT_COOLDOWN = 30.0
+UNCERTAIN = (0.35, 0.65)  # the cloud probability where the classifier is not sure
 ASSUMED_LOCAL_CONTEXT = 8192  # tokens, when the local backend has no context_window
 OUTPUT_RESERVE = 1024         # tokens kept free for the answer
 RULE_TEXT_LIMIT = 4000        # the request's own words beyond this are not read by the rules
@@ -192,6 +195,8 @@ class Router:
         self.cooldown = float(raw.get("cooldown") or DEFAULT_COOLDOWN)
         self.user_rules = tuple(user_rules(raw.get("rules") or []))
         self.builtin_rules = BUILTIN_RULES if raw.get("builtin_rules", True) is not False else ()
+        self.classify = raw.get("builtin_rules", True) is not False
+        self.lean = raw.get("lean") or "local"
         self.privacy = PrivacyRules.from_config(config.raw)
 
     # -- the pipeline ---------------------------------------------------------------
@@ -258,10 +263,48 @@ class Router:
                 return to(rule.to, rule.reason, "rules", _role(rule, req.command, role))
         if verdict is not None:
             return to(verdict.side, verdict.reason, "router")
-        decision = self._builtin(words, req, code_lines, to, role)
-        if self.local is not None:  # the router model may still overrule the built-in rules
-            decision.router_model = self.config.backends[self.local].agent_models.get("router")
+        if not self.classify:
+            return to("local", "routine edit" if req.command == "ask" else "routine question", "default")
+        files = len(set(_FILE.findall(words)))
+        if files >= MANY_FILES:
+            return to("cloud", f"multi-file change ({files} files)", "rules")
+        return self._classified(text, words, req, code_lines, to, role)
+
+    def _classified(self, text: str, words: str, req: RouteRequest, code_lines: int, to, role) -> Decision:
+        """The task's kind decides. In the uncertain band the router model decides when one is
+        configured; else the seeds' task table breaks the tie; else routing.lean."""
+        pred = classifier.shared().predict(text)
+        low, high = UNCERTAIN
+        uncertain = low <= pred.cloud <= high
+        side = "cloud" if pred.cloud > 0.5 else "local"
+        if uncertain:
+            rule = self._tie_break(words, req, code_lines)
+            if rule is not None:
+                decision = to(rule.to, f"{rule.reason} (classifier unsure: {pred.cloud:.2f})", "rules",
+                              _role(rule, req.command, role))
+                decision.router_model = self._router_model()
+                return decision
+            side = self.lean
+        name, p = pred.best_on(side)
+        if side == "local" and name == "explanation" and code_lines > LARGE_CODE_LINES:
+            return to("cloud", f"explaining a lot of code ({code_lines} lines)", "classifier")
+        research = name == "research" and req.command == "chat"
+        decision = to(side, f"{name} ({p:.2f})" + ("; unsure, routing.lean" if uncertain else ""), "classifier",
+                      "research" if research else role)
+        if uncertain:  # the router model may decide what we cannot
+            decision.router_model = self._router_model()
         return decision
+
+    def _tie_break(self, words: str, req: RouteRequest, code_lines: int) -> Rule | None:
+        """The first built-in task rule that matches (cloud ones first, as the seeds' table reads)."""
+        for to_side in ("cloud", "local"):
+            for rule in self.builtin_rules:
+                if rule.to == to_side and _applies(rule, words, req.command, code_lines):
+                    return rule
+        return None
+
+    def _router_model(self) -> str | None:
+        return self.config.backends[self.local].agent_models.get("router") if self.local is not None else None
 
     def _builtin(self, words: str, req: RouteRequest, code_lines: int, to, role) -> Decision:
         files = len(set(_FILE.findall(words)))
