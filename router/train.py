@@ -64,7 +64,7 @@ def held_out(rows, key, c=C):
         test = [r for r in rows if key(r) == g]
         model = fit(train, c)
         pred = model.predict(matrix(test))
-        pairs += [(r["label"], p, g) for r, p in zip(test, pred)]
+        pairs += [(r["label"], p, g) for r, p in zip(test, pred, strict=True)]
     return pairs
 
 
@@ -77,7 +77,7 @@ def report(name, pairs):
     print(f"{name}: route {overall:.1%} · hard to cloud {hard.count('cloud') / len(hard):.1%} · "
           f"routine local {routine.count('local') / len(routine):.1%} · exact class {exact:.1%} ({len(pairs)} rows)")
     per = collections.defaultdict(list)
-    for (a, b), (_, _, g) in zip(sides, pairs):
+    for (a, b), (_, _, g) in zip(sides, pairs, strict=True):
         per[g].append(a == b)
     return overall, {g: sum(v) / len(v) for g, v in per.items()}
 
@@ -103,7 +103,7 @@ def main():
         _, per = report("held-out writer", held_out(rows, lambda r: r["family"].split(":")[0]))
         pairs = held_out(rows, lambda r: r["family"].split(":")[0])
         fam = collections.defaultdict(list)
-        for (t, p, _), r in zip(pairs, sorted(rows, key=lambda r: r["family"].split(":")[0])):
+        for (t, p, _), r in zip(pairs, sorted(rows, key=lambda r: r["family"].split(":")[0]), strict=True):
             fam[r["family"]].append(side(t) == side(p))
         for g, v in sorted(fam.items(), key=lambda kv: sum(kv[1]) / len(kv[1])):
             print(f"    {g:26} {sum(v) / len(v):.1%}")

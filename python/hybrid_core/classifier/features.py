@@ -33,7 +33,7 @@ def features(text: str, code_lines: int = 0) -> list[str]:
     low = _NUMBER.sub("0", text.lower())
     tokens = _WORD.findall(low)
     out = [f"w:{t}" for t in tokens]
-    out += [f"b:{a} {b}" for a, b in zip(tokens, tokens[1:])]
+    out += [f"b:{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
     for t in tokens:
         if len(t) > 3:
             padded = f"<{t}>"

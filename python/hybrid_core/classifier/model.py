@@ -99,15 +99,15 @@ class Classifier:
             if row is not None:
                 for i in range(k):
                     sums[i] += row[i] * value
-        scores = [s * self.scale + b for s, b in zip(sums, self.intercept)]
+        scores = [s * self.scale + b for s, b in zip(sums, self.intercept, strict=True)]
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
         probs = [e / total for e in exps]
         best = max(range(k), key=probs.__getitem__)
         label = self.classes[best]
-        cloud = sum(p for c, p in zip(self.classes, probs) if ROUTES[c] == "cloud")
-        ranked = tuple(sorted(zip(self.classes, probs), key=lambda cp: -cp[1]))
+        cloud = sum(p for c, p in zip(self.classes, probs, strict=True) if ROUTES[c] == "cloud")
+        ranked = tuple(sorted(zip(self.classes, probs, strict=True), key=lambda cp: -cp[1]))
         return Prediction(label, NAMES[label], ROUTES[label], probs[best], cloud, ranked)
 
 
