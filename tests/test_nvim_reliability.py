@@ -136,7 +136,7 @@ def test_checkhealth_reads_the_ledger_and_checks_the_model_is_present(editor, ol
     ed.wait_answer()
     ed.cmd("checkhealth hybrid")
     text = "\n".join(ed.nvim.current.buffer[:])
-    assert "usage ledger: " in text and ", 1 requests (:HybridStats)" in text and "1 saved chats" in text
+    assert "usage ledger: " in text and ", 1 request (:HybridStats)" in text and "1 saved chat (:HybridChats)" in text
     assert f"ollama (local, ollama) at {ollama.url} answers" in text
     assert f"other (local, ollama) at {ollama.url} answers, but does not list the model not-pulled:7b" in text
     assert "ollama pull not-pulled:7b" in text

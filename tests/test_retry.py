@@ -35,8 +35,11 @@ def test_failures_before_the_first_token_are_retried(tmp_path, openai, key, stat
     assert end["status"] == "complete"
     assert len(openai.chat_requests()) == 3
     assert "".join(e["text"] for e in sink.of("delta")) == "third time lucky"  # once, not three times
-    retries = [e["message"] for e in sink.of("notify") if "trying again" in e["message"]]
+    # Said in the chat's status line, not as messages (each one a possible hit-enter prompt).
+    retries = [e["message"] for e in sink.of("progress") if "trying again" in e["message"]]
     assert len(retries) == 2 and retries[1].endswith("(3 of 3)")
+    assert {e["chat"] for e in sink.of("progress")} == {"1"}
+    assert not [e for e in sink.of("notify") if "trying again" in e["message"]]
 
 
 def test_gives_up_after_the_attempts_and_says_why(tmp_path, openai, key):
@@ -82,7 +85,7 @@ def test_connect_errors_are_retried(tmp_path, key):
     from fakeservers import free_port
     end, sink = run_chat(tmp_path, fixed_cloud(f"http://127.0.0.1:{free_port()}"))
     assert end["status"] == "error" and "nothing answers at" in end["message"]
-    assert len([e for e in sink.of("notify") if "trying again" in e["message"]]) == 2
+    assert len([e for e in sink.of("progress") if "trying again" in e["message"]]) == 2
 
 
 def test_backoff_grows_and_respects_the_caps():

@@ -5,6 +5,7 @@ local api = vim.api
 local notify = require('hybrid.notify')
 local options = require('hybrid.options')
 local state = require('hybrid.state')
+require('hybrid.highlights')
 
 local M = {}
 
@@ -12,7 +13,7 @@ local ns = api.nvim_create_namespace('hybrid_chat')
 local PROMPT_HEADER = '## You'
 local BUSY = 'an answer is still streaming in this chat; cancel it with <C-c> or :HybridCancel'
 
--- Each chat: { id, buf, streaming, header_mark, answer_mark, loading, queued }
+-- Each chat: { id, buf, streaming, header_mark, answer_mark, status_mark, loading, queued }
 local chats = {}
 local current_id = nil -- the chat :HybridChat shows
 local restored = false -- the session's first :HybridChat reopens the newest saved chat
@@ -422,9 +423,18 @@ local function target(ev)
   return valid(c) and c.streaming and c or nil
 end
 
+-- The status line under the header (a retry, a fallback) goes once the answer starts.
+local function clear_status(c)
+  if c.status_mark then
+    pcall(api.nvim_buf_del_extmark, c.buf, ns, c.status_mark)
+    c.status_mark = nil
+  end
+end
+
 function M.on_turn_start(ev)
   local c = target(ev)
   if not c then return end
+  clear_status(c)
   local row = mark_pos(c, c.header_mark)
   if row then
     api.nvim_buf_set_lines(c.buf, row, row + 1, false, { header_for(ev) })
@@ -433,12 +443,26 @@ function M.on_turn_start(ev)
   end
 end
 
+--- What the answer waits for (a retry, a fallback), as a status line under its header: shown
+--- where the user looks, not as a message (no hit-enter prompt, nothing added to the chat).
+function M.on_progress(ev)
+  local c = target(ev)
+  if not c then return end
+  local row = mark_pos(c, c.header_mark)
+  if not row then return end
+  c.status_mark = api.nvim_buf_set_extmark(c.buf, ns, row, 0,
+    { id = c.status_mark, virt_lines = { { { ev.message, 'HybridStatus' } } } })
+end
+
 function M.on_delta(ev)
   local c = target(ev)
-  if c then insert_at_answer(c, ev.text) end
+  if not c then return end
+  clear_status(c)
+  insert_at_answer(c, ev.text)
 end
 
 local function finish(c, status, message)
+  clear_status(c)
   local row, col = mark_pos(c, c.answer_mark)
   local marker = endings[status]
   if not marker and message then

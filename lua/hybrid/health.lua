@@ -1,5 +1,6 @@
 -- :checkhealth hybrid
 local options = require('hybrid.options')
+local plural = require('hybrid.state').plural
 
 local M = {}
 
@@ -75,6 +76,10 @@ local function report_backend(h, b)
     keep = keep and (keep:sub(1, 1) == '-' and ', and kept loaded' or (', and kept ' .. keep .. ' after a request')) or ''
     h.info(('%s: the model is loaded when the chat opens%s (backend.%s.warm_up)'):format(b.name, keep, b.name))
   end
+  for _, model in ipairs(b.unpriced or {}) do
+    h.warn(('%s: no price known for %s, so its cost is counted only if the server reports it'):format(b.name, model),
+      { ('add it under backend.%s.pricing in setup.yaml (USD per million tokens)'):format(b.name) })
+  end
   if b.key then
     h.ok(b.name .. ': API key ' .. b.key)
   elseif b.key_error then
@@ -134,11 +139,11 @@ function M.check()
   if data.ledger_error then
     h.error(data.ledger_error, { 'move the file away; a new ledger starts with the next request' })
   elseif data.ledger_rows then
-    h.ok(('usage ledger: %s, %d requests (:HybridStats)'):format(data.ledger, data.ledger_rows))
+    h.ok(('usage ledger: %s, %s (:HybridStats)'):format(data.ledger, plural(data.ledger_rows, 'request')))
   else
     h.info('the usage ledger ' .. tostring(data.ledger) .. ' is created with the first request')
   end
-  h.ok(('%d saved chats (:HybridChats); log: %s'):format(data.chats or 0, tostring(data.log)))
+  h.ok(('%s (:HybridChats); log: %s'):format(plural(data.chats or 0, 'saved chat'), tostring(data.log)))
   h.start('hybrid.nvim: cost')
   local budget = report.routing.budget or {}
   if budget.daily_usd or budget.monthly_usd then

@@ -210,6 +210,12 @@ class Engine:
             event["message"] = self.secrets(event["message"])  # a server may echo the key back
         self.outbox.put(event)
 
+    def _progress(self, stream_id: str, text: str) -> None:
+        """A status line under the answer's header until its first token (retries, a fallback):
+        shown where the user waits, so it raises no message and no hit-enter prompt."""
+        log.info("%s: %s", stream_id, text)
+        self._put({"type": "progress", "chat": stream_id, "message": text})
+
     def _notify(self, level: str, message: str) -> None:
         log.log(logging.ERROR if level == "error" else logging.INFO, message)
         self._put({"type": "notify", "level": level, "message": message})
@@ -406,10 +412,8 @@ class Engine:
                 return False
 
         def started(s: ManagedServer) -> None:
-            line = " ".join(s.command)
-            line = line if len(line) <= 80 else line[:79] + "…"
-            self._notify("info", f"{cfg.name}: started the local server ({line}); "
-                                 f"waiting until it answers — output in {display_path(s.log_path)}")
+            # Short (a longer line raises a hit-enter prompt): checkhealth shows the command and the log's path.
+            self._notify("info", f"{cfg.name}: started the local server ({os.path.basename(s.log_path)})")
             self._push_state()  # :checkhealth shows the server's pid
 
         await server.ensure(ready, started)
@@ -636,8 +640,8 @@ class Engine:
         if fallback.side == "cloud" and over:
             result["message"] = f"{result['message']}; not retried on {other}: {over}"
             return result
-        self._notify("warn", f"{result['message']} — answering with {other} ({fallback.side}) instead")
-        on_switch(fallback)
+        on_switch(fallback)  # the new header says why; the status line under it says what failed
+        self._progress(stream_id, f"{result['message']} — answering with {other} ({fallback.side}) instead")
         result = await self._stream(stream_id, fallback, messages, on_text, conv)
         result.pop("got_text")
         if result["status"] == "complete":
@@ -709,7 +713,7 @@ class Engine:
                     wait = None if ttft is not None else policy.wait_before(attempt, e, patience)
                     if wait is None:
                         raise
-                    self._notify("info", f"{e} — trying again in {wait:.1f} s ({attempt + 1} of {policy.attempts})")
+                    self._progress(stream_id, f"{e} — trying again in {wait:.1f} s ({attempt + 1} of {policy.attempts})")
                     await asyncio.sleep(wait)
             if finish is None:
                 message = f"{name}: the stream ended before the server said it was done; the answer is incomplete"

@@ -19,6 +19,7 @@ from .backends import make_backend, safe_url
 from .config import display_path, load_config
 from .errors import HybridError
 from .keys import KeyResolver, keys_file_readable_by_others
+from .pricing import rates_for
 from .privacy import BUILTIN_PATHS, BUILTIN_PATTERNS
 from .redact import Redactor
 from .routing import Router
@@ -47,6 +48,7 @@ async def check_backend(cfg, keys: KeyResolver, redact: Redactor, data_dir: str 
     out["key"] = f"found in {where}" if key else None
     out["key_hint"] = cfg.api_key_env
     cfg.connect_timeout, cfg.read_timeout = min(cfg.connect_timeout, 2.0), 5.0
+    out["unpriced"] = unpriced_models(cfg)
     backend = make_backend(cfg, key, where)
     try:
         models = [m["name"] for m in await backend.list_models()]
@@ -58,6 +60,13 @@ async def check_backend(cfg, keys: KeyResolver, redact: Redactor, data_dir: str 
     finally:
         await backend.aclose()
     return out
+
+
+def unpriced_models(cfg) -> list[str] | None:
+    """The cloud backend's configured models with no known price (their cost is not counted)."""
+    if cfg.local:
+        return None
+    return sorted(m for m in {cfg.default_model, *cfg.agent_models.values()} if rates_for(cfg, m) is None) or None
 
 
 async def loaded_names(backend) -> list[str] | None:
