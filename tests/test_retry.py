@@ -88,6 +88,26 @@ def test_connect_errors_are_retried(tmp_path, key):
     assert len([e for e in sink.of("progress") if "trying again" in e["message"]]) == 2
 
 
+def test_a_fixed_backend_that_failed_moments_ago_is_still_retried(tmp_path, openai, key):
+    # The cooldown after a failure is for auto mode's fallback: with no other side, a 429 is
+    # retried as usual even though the same backend failed a moment ago.
+    openai.mode, openai.status = "status", 503
+    eng, sink, _ = engine_for(tmp_path, fixed_cloud(openai.url, "retry: {attempts: 2}\n"))
+    try:
+        eng.chat_send("1", "first")
+        first = sink.wait(lambda s: s.of("turn_end"), timeout=30)[0]
+        assert first["status"] == "error" and len(openai.chat_requests()) == 2
+        openai.status, openai.headers, openai.fail_first = 429, {"Retry-After": "1"}, 3
+        openai.reply = "answered after the wait"
+        eng.chat_send("1", "second")
+        second = sink.wait(lambda s: s.of("turn_end")[1:], timeout=30)[0]
+        assert second["status"] == "complete", second["message"]
+        assert len(openai.chat_requests()) == 4
+        assert [e["message"] for e in sink.of("progress")][-1].startswith("groq: rate limited")
+    finally:
+        eng.shutdown()
+
+
 def test_backoff_grows_and_respects_the_caps():
     policy = RetryPolicy(attempts=4, max_wait=20)
     err = ServerError("x", "server error 503", 503)

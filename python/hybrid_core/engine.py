@@ -32,7 +32,7 @@ from .logs import setup_logging
 from .outbox import Outbox, without_none
 from .pricing import DEFAULT_PRICES_DATE, rates_for
 from .redact import Redactor
-from .retry import FALLBACK_PATIENCE, RetryPolicy, policy_from
+from .retry import RetryPolicy, patience_for, policy_from
 from .router_model import classify
 from .routing import Decision, Router, RouteRequest
 from .servers import ManagedServer, command_for, warms_up
@@ -618,8 +618,7 @@ class Engine:
         """Stream from the decided backend; if it fails before its first token, from the other side."""
         down = self.availability.down()
         can_fall_back = decision.fallback is not None and decision.fallback not in down
-        # A backend still cooling down from a failure gets one attempt, not a round of retries.
-        patience = 0.0 if decision.backend in down else FALLBACK_PATIENCE if can_fall_back else None
+        patience = patience_for(decision.backend in down, can_fall_back)
         result = await self._stream(stream_id, decision, messages, on_text, conv, patience)
         if result.pop("got_text") or result["status"] not in ("error", "incomplete"):
             if result["status"] == "complete":
