@@ -51,7 +51,7 @@ SUMMARY_PROMPT = ("Summarize this conversation in at most five sentences for the
 
 class Engine:
     def __init__(self, sink: Callable[[list[dict]], None], *, config_path: str | None = None,
-                 data_dir: str | None = None, poll_seconds: float = CONFIG_POLL_SECONDS):
+                 data_dir: str | None = None, poll_seconds: float = CONFIG_POLL_SECONDS, restore: dict | None = None):
         self.config_path = os.path.abspath(os.path.expanduser(config_path or default_config_path()))
         self.secrets = Redactor()  # every API key in use; masked in logs, chat files, messages
         self.log_path = setup_logging(data_dir, self.secrets)
@@ -65,6 +65,7 @@ class Engine:
         self.preset: str | None = None  # the preset in effect, until the backend or model is changed
         self.system_prompt: str | None = None  # the preset's; None: chat.SYSTEM_PROMPT
         self.model_override: dict[str, str] = {}
+        self._restore = restore  # the choices of the host before this one (it crashed); see _restore_choice
         self.chats: dict[str, Conversation] = {}
         self.tasks: dict[str, asyncio.Task] = {}
         self.clients: dict[str, tuple[str | None, Backend]] = {}
@@ -227,6 +228,7 @@ class Engine:
         if self.config is None:
             self.config = builtin_config(self.config_path)
             self._apply_defaults()
+        self._restore_choice(self._restore)
         self._ready.set()
         self._push_state()
         self._watcher = self.loop.create_task(self._watch_config())
@@ -302,6 +304,23 @@ class Engine:
         self.model_override = {k: v for k, v in self.model_override.items() if k in cfg.backends}
 
     # -- choosing a backend -----------------------------------------------------------
+
+    def _choice(self) -> dict:
+        """What the user chose (backend, models, preset), for the editor to hand to a restarted host."""
+        return without_none({"backend": self.active if self.user_chose_backend else None,
+                             "models": dict(self.model_override) or None, "preset": self.preset})
+
+    def _restore_choice(self, choice: dict | None) -> None:
+        """Take up the choices the host before this one had (see _choice), where the config still allows."""
+        choice = choice if isinstance(choice, dict) else {}
+        backends = self.config.backends
+        models = choice.get("models") if isinstance(choice.get("models"), dict) else {}
+        self.model_override.update({k: v for k, v in models.items() if k in backends and isinstance(v, str)})
+        if choice.get("backend") == "auto" or choice.get("backend") in backends:
+            self.active, self.user_chose_backend = choice["backend"], True
+        preset = self.config.presets.get(choice.get("preset")) if isinstance(choice.get("preset"), str) else None
+        if preset is not None:
+            self.preset, self.system_prompt = preset.name, preset.system
 
     def _target(self, role: str = "query"):
         """(backend config, model) requests go to by default: the fixed one, or auto's local side."""
@@ -920,6 +939,7 @@ class Engine:
             "model": model,
             "mode": "auto" if self.active == "auto" else "fixed",
             "preset": self.preset,
+            "choice": self._choice(),
             "presets": [without_none({"name": p.name, "backend": p.backend, "model": p.model, "system": p.system,
                                       "description": p.description}) for p in self.config.presets.values()],
             "busy": bool(self.tasks),
