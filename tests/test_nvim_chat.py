@@ -254,3 +254,25 @@ def test_wiping_the_chat_while_streaming_cancels_and_recovers(editor, ollama):
     ed.cmd("HybridChat again")
     assert ollama.reply in ed.wait_answer()
     assert not ed.messages("error")
+
+
+def test_a_damaged_prompt_header_sends_only_what_was_written(editor, ollama):
+    ollama.reply = "the first answer"
+    ed = editor(both(ollama, ollama))
+    ed.cmd("HybridChat first question")
+    ed.wait_answer()
+    # <C-u> on the empty line under '## You' joins what is typed next onto the header.
+    ed.nvim.input("Gi<C-u>what about y?<Esc>")
+    ed.wait(lambda: ed.chat_lines()[-1] == "## Youwhat about y?", what="the damaged header")
+    ed.nvim.input("<CR>")
+    lines = ed.wait_answer(2)
+    sent = ollama.chat_requests()[-1]["json"]["messages"]
+    assert [m["content"] for m in sent[1:]] == ["first question", "the first answer", "what about y?"]
+    assert lines[lines.index("the first answer"):][:5] == ["the first answer", "", "## You", "what about y?", ""]
+    # No '## You' at all after the last answer: nothing is sent, and it says what is wrong.
+    ed.lua("local b = require('hybrid.chat').buf(); vim.api.nvim_buf_set_lines(b, -3, -1, false, { 'orphan text' })")
+    ed.nvim.input("<CR>")
+    ed.wait(lambda: ed.messages("warn"), what="the warning")
+    assert ed.messages("warn") == ["(hybrid) no '## You' line after the last answer; write your message under the new one"]
+    assert ed.chat_lines()[-4:] == ["orphan text", "", "## You", ""]
+    assert len(ollama.chat_requests()) == 2

@@ -288,15 +288,31 @@ function M.toggle()
   end
 end
 
-local function prompt_header_row(lines)
+local function is_answer_header(line)
+  return line == '## …' or line:match('^## not sent · ') ~= nil or line:match('^## %a+ · ') ~= nil
+end
+
+--- The row (1-based) of the '## You' the message is written under: the last one after the last
+--- answer, nil if there is none. A header with the message joined onto it ('## Youwhy…', as
+--- <C-u> on the empty line under it leaves) is split back into header and message first, so
+--- the previous question and answer are never taken for the new message.
+local function prompt_header_row(buf)
+  local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
+  local damaged
   for i = #lines, 1, -1 do
-    if lines[i] == PROMPT_HEADER then return i end
+    local line = lines[i]
+    if line == PROMPT_HEADER then return i end
+    if is_answer_header(line) then break end
+    if not damaged and vim.startswith(line, PROMPT_HEADER) then damaged = i end
   end
+  if not damaged then return nil end
+  local rest = lines[damaged]:sub(#PROMPT_HEADER + 1):gsub('^%s+', '')
+  api.nvim_buf_set_lines(buf, damaged - 1, damaged, false, { PROMPT_HEADER, rest })
+  return damaged
 end
 
 local function trim(s) return (s:gsub('^%s+', ''):gsub('%s+$', '')) end
 
---- <CR>: send what is written under the last '## You'.
 -- `/preset [name]` in a chat picks a preset instead of sending a message. True when handled.
 local function slash_command(text)
   local name = text:match('^/preset%s*(%S*)%s*$')
@@ -305,14 +321,22 @@ local function slash_command(text)
   return true
 end
 
+local function text_under(buf, row)
+  return trim(table.concat(api.nvim_buf_get_lines(buf, row, -1, false), '\n'))
+end
+
+--- <CR>: send what is written under the last '## You'.
 function M.send_prompt()
   local c = here()
   if not c then return end
-  local lines = api.nvim_buf_get_lines(c.buf, 0, -1, false)
-  local row = prompt_header_row(lines)
-  local text = row and trim(table.concat(vim.list_slice(lines, row + 1), '\n')) or ''
+  local row = prompt_header_row(c.buf)
+  if not row then
+    api.nvim_buf_set_lines(c.buf, -1, -1, false, { '', PROMPT_HEADER, '' })
+    M.follow_all(c, true)
+    return notify.warn("no '" .. PROMPT_HEADER .. "' line after the last answer; write your message under the new one")
+  end
+  local text = text_under(c.buf, row)
   if text == '' then
-    if not row then api.nvim_buf_set_lines(c.buf, -1, -1, false, { '', PROMPT_HEADER, '' }) end
     notify.warn("write your message under '" .. PROMPT_HEADER .. "', then press <CR>")
     return
   end
@@ -350,8 +374,7 @@ function send_in(c, text, opts)
     return
   end
   if c.streaming then return notify.warn(BUSY) end
-  local lines = api.nvim_buf_get_lines(c.buf, 0, -1, false)
-  local row = prompt_header_row(lines)
+  local row = prompt_header_row(c.buf)
   if not row then
     api.nvim_buf_set_lines(c.buf, -1, -1, false, { '', PROMPT_HEADER })
     row = api.nvim_buf_line_count(c.buf)
@@ -372,11 +395,10 @@ function M.retry(backend)
   if not c then return notify.warn('no chat to retry in; :HybridChat opens one') end
   if c.streaming or c.loading then return notify.warn(BUSY) end
   -- Drop the empty prompt at the end; the new answer goes where it was.
-  local lines = api.nvim_buf_get_lines(c.buf, 0, -1, false)
-  local row = prompt_header_row(lines)
-  if row and trim(table.concat(vim.list_slice(lines, row + 1), '\n')) == '' then
-    local from = (row > 1 and lines[row - 1] == '') and row - 2 or row - 1
-    api.nvim_buf_set_lines(c.buf, from, -1, false, {})
+  local row = prompt_header_row(c.buf)
+  if row and text_under(c.buf, row) == '' then
+    local above = row > 1 and api.nvim_buf_get_lines(c.buf, row - 2, row - 1, false)[1] or nil
+    api.nvim_buf_set_lines(c.buf, above == '' and row - 2 or row - 1, -1, false, {})
   end
   if not require('hybrid.host').send('hybrid_retry', c.id, backend or '') then return end
   show(c)
