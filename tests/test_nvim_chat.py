@@ -276,3 +276,30 @@ def test_a_damaged_prompt_header_sends_only_what_was_written(editor, ollama):
     assert ed.messages("warn") == ["(hybrid) no '## You' line after the last answer; write your message under the new one"]
     assert ed.chat_lines()[-4:] == ["orphan text", "", "## You", ""]
     assert len(ollama.chat_requests()) == 2
+
+
+def test_checkhealth_without_setup_yaml_reports_the_default_backend_and_no_error(tmp_path):
+    # No setup.yaml is a supported set-up (Ollama on its default port): no ERROR, just what is used.
+    from fakeservers import OllamaServer
+    from nvim_harness import Editor
+
+    try:
+        server = OllamaServer(11434).start()  # the default backend's own port, when it is free here
+        server.models = ["qwen2.5-coder:7b"]
+    except OSError:
+        server = None
+    ed = Editor(tmp_path, str(tmp_path / "no-such-setup.yaml"))
+    try:
+        ed.cmd("checkhealth hybrid")
+        text = "\n".join(ed.nvim.current.buffer[:])
+        assert "ERROR" not in text, text
+        assert ("no file, so the built-in default is used: ollama (ollama) at http://localhost:11434 "
+                "with qwen2.5-coder:7b") in text
+        if server is not None:
+            assert "OK ollama (local, ollama) at http://localhost:11434 answers" in text
+        else:  # something else holds the port: whether it answers, it is said, as a warning at worst
+            assert "localhost:11434" in text.split("hybrid.nvim: backends", 1)[1]
+    finally:
+        ed.close()
+        if server is not None:
+            server.stop()

@@ -124,7 +124,13 @@ function M.check()
   if report.config_error then
     return h.error(report.config_error)
   end
-  h.ok('valid')
+  if report.builtin then
+    local b = report.backends[1]
+    h.ok(('no file, so the built-in default is used: %s (%s) at %s with %s'):format(b.name, b.type, b.url, b.model),
+      { 'to add a cloud model or change the default, write this file (:help hybrid-config)' })
+  else
+    h.ok('valid')
+  end
   if report.keys_file_open then h.warn('keys.yaml can be read by other users', { 'chmod 600 keys.yaml' }) end
   report_routing(h, report.routing)
   h.start('hybrid.nvim: backends')

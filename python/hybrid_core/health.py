@@ -16,7 +16,7 @@ import sqlite3
 import sys
 
 from .backends import make_backend, safe_url
-from .config import display_path, load_config
+from .config import builtin_config, display_path, load_config
 from .errors import HybridError
 from .keys import KeyResolver, keys_file_readable_by_others
 from .pricing import rates_for
@@ -80,11 +80,16 @@ async def loaded_names(backend) -> list[str] | None:
 
 async def check(path: str, data_dir: str | None = None) -> dict:
     report = {"config": display_path(path)}
-    try:
-        config = load_config(path)
-    except HybridError as e:
-        report["config_error"] = str(e)
-        return report
+    if not os.path.exists(path):
+        # A supported set-up: the engine uses the built-in default, so that is what to check.
+        config = builtin_config(path)
+        report["builtin"] = True
+    else:
+        try:
+            config = load_config(path)
+        except HybridError as e:
+            report["config_error"] = str(e)
+            return report
     report["keys_file_open"] = keys_file_readable_by_others(config.keys_path)
     report["routing"] = routing_summary(config)
     keys = KeyResolver(config.keys_path)
