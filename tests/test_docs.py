@@ -78,3 +78,28 @@ def test_every_setup_yaml_key_is_documented():
         assert f"{section}:" in doc, f"setup.yaml section {section}: is not documented"
     for key in ("profiles", "autostart", "command"):
         assert f"backend.NAME.{key}" in doc
+
+
+def test_help_hybrid_opens_at_the_top_of_the_help_file(tmp_path):
+    # `make helptags` (run by `make install`) writes doc/tags, then `:help hybrid` lands on
+    # the file's first lines, not at some hybrid.* tag further down.
+    for name in ("Makefile",):
+        (tmp_path / name).write_text(read(name))
+    (tmp_path / "doc").mkdir()
+    (tmp_path / "doc" / "hybrid.txt").write_text(read("doc", "hybrid.txt"))
+    made = subprocess.run(["make", "-s", "helptags", f"NVIM={nvim_binary()}"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert made.returncode == 0 and (tmp_path / "doc" / "tags").exists(), made.stdout + made.stderr
+    out = subprocess.run([nvim_binary(), "--headless", "-u", "NONE", "-i", "NONE", "-n",
+                          "--cmd", f"set rtp^={tmp_path}", "-c", "help hybrid",
+                          "-c", "call writefile([expand('%:t') .. ':' .. line('.')], 'where.txt')", "-c", "qa!"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    name, line = (tmp_path / "where.txt").read_text().strip().split(":")
+    assert name == "hybrid.txt" and int(line) <= 5, (name, line, out.stderr)
+
+
+def test_make_helptags_without_nvim_says_what_to_do(tmp_path):
+    (tmp_path / "Makefile").write_text(read("Makefile"))
+    made = subprocess.run(["make", "-s", "helptags", "NVIM=no-such-nvim"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert made.returncode == 0 and ":helptags ALL" in made.stdout
