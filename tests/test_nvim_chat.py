@@ -303,3 +303,18 @@ def test_checkhealth_without_setup_yaml_reports_the_default_backend_and_no_error
         ed.close()
         if server is not None:
             server.stop()
+
+
+def test_hybrid_model_completes_the_models_and_cancel_says_when_nothing_runs(editor, ollama):
+    ollama.models = ["fake-model", "other-model", "listed-only:7b"]
+    ed = editor(f"backend:\n  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model, "
+                "agent_models: {editor: other-model}}\n")
+    ed.cmd("HybridCancel")
+    assert ed.messages("info") == ["(hybrid) nothing to cancel: no answer or edit is streaming"]
+    ed.cmd("HybridChat")
+    ed.wait(lambda: ed.status().get("backend"), what="the host")
+    # The configured models at once; the server's list is asked in the background for the next <Tab>.
+    assert ed.lua("return vim.fn.getcompletion('HybridModel ', 'cmdline')")[:2] == ["fake-model", "other-model"]
+    ed.wait(lambda: "listed-only:7b" in ed.lua("return vim.fn.getcompletion('HybridModel ', 'cmdline')"),
+            what="the server's models")
+    assert ed.lua("return vim.fn.getcompletion('HybridModel li', 'cmdline')") == ["listed-only:7b"]

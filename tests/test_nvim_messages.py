@@ -47,12 +47,13 @@ def test_an_answered_fallback_raises_no_hit_enter_prompt_at_80_columns(editor, o
     assert any(s.endswith("answering with groq (cloud) instead") for s in seen)
     assert ed.lua(STATUS_LINES) == []  # gone once the answer came
     assert ed.messages() == [], said(ed)
-    # More of normal use: a second question, a backend switch.
+    # More of normal use: a second question, a backend switch, a cancel with nothing running.
     ed.cmd("HybridChat and again")
     ed.wait_answer(2)
     ed.cmd("HybridBackend groq")
     ed.wait(lambda: ed.status()["mode"] == "fixed", what="the switch")
-    ed.wait(lambda: len(ed.messages()) == 1, what="the notice")
+    ed.cmd("HybridCancel")
+    ed.wait(lambda: len(ed.messages()) == 2, what="both notices")
     time.sleep(0.3)  # a prompt would come with the next redraw
     assert watch.prompts == [], f"{len(watch.prompts)} hit-enter prompt(s); :messages:\n{said(ed)}"
     assert all(len(m) < 69 for m in ed.messages()), ed.messages()

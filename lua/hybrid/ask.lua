@@ -235,6 +235,7 @@ function M.reject()
 end
 
 function M.is_pending() return pending ~= nil end
+function M.is_streaming() return pending ~= nil and pending.streaming end
 
 -- Events from the host --------------------------------------------------------------
 

@@ -526,10 +526,14 @@ function M.on_host_exit()
   end
 end
 
---- Stop every answer in flight (the host cancels asks too).
+--- Stop every answer in flight (the host cancels asks too); say so when nothing runs.
 function M.cancel()
   local host = require('hybrid.host')
-  if host.running() then host.send('hybrid_cancel') end
+  local asking = package.loaded['hybrid.ask'] ~= nil and require('hybrid.ask').is_streaming()
+  if not host.running() or (state.inflight == 0 and not asking) then
+    return notify.info('nothing to cancel: no answer or edit is streaming')
+  end
+  host.send('hybrid_cancel')
 end
 
 --- The current chat's buffer and id (nil before the first :HybridChat).

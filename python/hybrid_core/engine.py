@@ -949,6 +949,9 @@ class Engine:
             "backends": [
                 without_none({"name": b.name, "kind": b.kind, "type": b.type,
                               "model": self.model_override.get(b.name) or b.default_model, "url": safe_url(b.base_url),
+                              # for :HybridModel's completion (the server's full list comes with the picker)
+                              "models": sorted({b.default_model, self.model_override.get(b.name) or b.default_model,
+                                                 *b.agent_models.values()}),
                               "server_pid": self._server_pid(b.name)})
                 for b in self.config.backends.values()
             ],
