@@ -318,3 +318,24 @@ def test_hybrid_model_completes_the_models_and_cancel_says_when_nothing_runs(edi
     ed.wait(lambda: "listed-only:7b" in ed.lua("return vim.fn.getcompletion('HybridModel ', 'cmdline')"),
             what="the server's models")
     assert ed.lua("return vim.fn.getcompletion('HybridModel li', 'cmdline')") == ["listed-only:7b"]
+
+
+def test_the_busy_mark_leaves_every_statusline_when_the_answer_ends(editor, ollama):
+    ollama.reply, ollama.chunk_size, ollama.delay = "word " * 40, 5, 0.05  # about 0.4 s of streaming
+    ed = editor(both(ollama, ollama))
+    ed.watch_messages(80, 24)
+    ed.cmd("set laststatus=2 statusline=%!v:lua.require'hybrid'.statusline()")
+    ed.cmd("split")  # two code windows above the chat
+    other = ed.lua("return vim.api.nvim_get_current_win()")
+    statusline_of = f"""
+      local win = {other}
+      local row = vim.fn.win_screenpos(win)[1] + vim.api.nvim_win_get_height(win)
+      local cells = {{}}
+      for col = 1, vim.o.columns do cells[col] = vim.fn.screenstring(row, col) end
+      return vim.trim(table.concat(cells))"""
+    ed.cmd("HybridChat hello")
+    ed.wait(lambda: ollama.stream_started.is_set(), what="the stream")
+    ed.cmd("redrawstatus!")
+    ed.wait(lambda: ed.lua(statusline_of).endswith("…"), what="the busy mark")
+    ed.wait_answer()
+    ed.wait(lambda: ed.lua(statusline_of) == "ollama fake-model $0.00", timeout=3, what="the mark to go")

@@ -112,7 +112,7 @@ local function create(id)
       -- The buffer is gone (its saved file stays): stop its answer, nothing waits to write.
       if c.streaming then
         require('hybrid.host').send('hybrid_cancel', c.id)
-        state.inflight = math.max(0, state.inflight - 1)
+        state.add_inflight(-1)
       end
       c.buf, c.streaming = nil, false
       if chats[c.id] == c then chats[c.id] = nil end
@@ -354,7 +354,7 @@ local function begin_answer(c)
   c.header_mark = api.nvim_buf_set_extmark(c.buf, ns, last + 1, 0, {})
   c.answer_mark = api.nvim_buf_set_extmark(c.buf, ns, last + 2, 0, {})
   c.streaming = true
-  state.inflight = state.inflight + 1
+  state.add_inflight(1)
   M.follow_all(c, true)
 end
 
@@ -502,7 +502,7 @@ local function finish(c, status, message)
   api.nvim_buf_del_extmark(c.buf, ns, c.answer_mark)
   c.header_mark, c.answer_mark = nil, nil
   c.streaming = false
-  state.inflight = math.max(0, state.inflight - 1)
+  state.add_inflight(-1)
 end
 
 function M.on_turn_end(ev)
