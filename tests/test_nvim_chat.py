@@ -339,3 +339,20 @@ def test_the_busy_mark_leaves_every_statusline_when_the_answer_ends(editor, olla
     ed.wait(lambda: ed.lua(statusline_of).endswith("…"), what="the busy mark")
     ed.wait_answer()
     ed.wait(lambda: ed.lua(statusline_of) == "ollama fake-model $0.00", timeout=3, what="the mark to go")
+
+
+def test_a_preset_or_a_retry_on_a_named_backend_says_so_in_the_header(editor, ollama, openai):
+    ed = editor(both(ollama, openai, default="auto") + "presets:\n  review: {backend: ollama}\n",
+                env={"GROQ_API_KEY": "test-key"})
+    ed.cmd("HybridPreset review")
+    ed.cmd("HybridChat first")
+    ed.wait_answer(1)
+    ed.cmd("HybridBackend auto")
+    ed.cmd("HybridChat rename a to b")
+    ed.wait_answer(2)
+    ed.cmd("HybridRetry groq")
+    ed.wait(lambda: ed.chat_lines()[-2:] == ["## You", ""] and len(openai.chat_requests()) == 1
+            and not ed.status()["busy"], what="the retry")
+    headers = [line for line in ed.chat_lines() if line.startswith("## ") and line != "## You"]
+    assert headers == ["## local · ollama · fake-model · preset review", "## local · ollama · fake-model · refactoring",
+                       "## cloud · groq · fake-model · retry on groq"]

@@ -120,7 +120,7 @@ def test_retry_after_a_mid_stream_failure_on_another_backend(editor, ollama, ope
     lines = wait_retried(ed, "a whole answer")
     assert lines.count("explain monads") == 1  # the question is not repeated
     assert "half an ans" in lines and "a whole answer" in lines  # the failed try stays visible
-    assert "## cloud · groq · fake-model · fixed backend" in lines
+    assert "## cloud · groq · fake-model · retry on groq" in lines
     sent = openai.chat_requests()[0]["json"]["messages"]
     assert [m["content"] for m in sent[1:]] == ["explain monads"]  # the failed answer is not resent
     # The redo replaces the failed turn in the history that later turns send.

@@ -473,7 +473,8 @@ class Engine:
                 raise HybridError("nothing to retry in this chat yet")
             redo.superseded = True  # the history sent with the new try leaves it out
             text = redo.user
-        decision = await self._decide(self._chat_request(conv, text, opts.get("path")), active=active)
+        decision = await self._decide(self._chat_request(conv, text, opts.get("path")), active=active,
+                                      retry_on=opts.get("backend"))
         self._announce(decision, conv.sensitive is None)
         if decision.finding and conv.sensitive is None:
             conv.sensitive = decision.finding  # sticky: the history is resent every turn
@@ -574,12 +575,13 @@ class Engine:
 
     # -- routing -------------------------------------------------------------------------
 
-    async def _decide(self, req: RouteRequest, *, dry: bool = False, active: str | None = None) -> Decision:
+    async def _decide(self, req: RouteRequest, *, dry: bool = False, active: str | None = None,
+                      retry_on: str | None = None) -> Decision:
         """The router's decision; the router model is asked (within its time budget) unless dry."""
         router = self.router
         context = {"active": active or self.active, "models": self.model_override, "over_budget": self.accountant.over_budget(),
                    "local_window": self.windows.get((router.local, self._model_of(router.local, req)))}
-        decision = router.decide(req, down=self.availability.down(), **context)
+        decision = self._fixed_reason(router.decide(req, down=self.availability.down(), **context), retry_on)
         if decision.router_model and not dry:
             try:
                 local = await self._backend(self.config.backends[router.local])
@@ -589,6 +591,12 @@ class Engine:
             if verdict is not None:
                 decision = router.decide(req, down=self.availability.down(), verdict=verdict, **context)
         return decision
+
+    def _fixed_reason(self, d: Decision, retry_on: str | None) -> Decision:
+        """A fixed backend's header names who fixed it: `:HybridRetry NAME`, a preset, else the user."""
+        if d.step != "fixed" or not (retry_on or self.preset):
+            return d
+        return replace(d, reason=f"retry on {retry_on}" if retry_on else f"preset {self.preset}")
 
     def _model_of(self, name: str | None, req: RouteRequest) -> str | None:
         if name is None:
