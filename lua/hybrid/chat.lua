@@ -185,11 +185,12 @@ local function render(c, saved)
       vim.list_extend(lines, split(turn.user))
       table.insert(lines, '')
     end
+    -- Laid out as finish() lays out a live answer, so a reopened chat looks the same.
     table.insert(lines, header_for(turn.who or {}))
-    if turn.answer ~= '' then vim.list_extend(lines, split(turn.answer)) end
+    vim.list_extend(lines, split(turn.answer))
     local marker = endings[turn.status]
     if marker then
-      if turn.answer ~= '' then table.insert(lines, '') end
+      if lines[#lines] ~= '' then table.insert(lines, '') end
       table.insert(lines, marker(turn.message))
     end
     table.insert(lines, '')
