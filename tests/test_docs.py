@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+import time
 
 from nvim_harness import ROOT, nvim_binary
 
@@ -103,3 +104,30 @@ def test_make_helptags_without_nvim_says_what_to_do(tmp_path):
     made = subprocess.run(["make", "-s", "helptags", "NVIM=no-such-nvim"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60)
     assert made.returncode == 0 and ":helptags ALL" in made.stdout
+
+
+def test_readme_install_steps_are_complete():
+    readme = read("README.md")
+    commands = set(re.findall(r"command\('(Hybrid\w+)'", read("plugin", "hybrid.lua")))
+    for text in (readme, read("doc", "hybrid.txt")):
+        lazy_cmd = re.search(r"cmd = \{(.*?)\}", text, re.S).group(1)
+        assert set(re.findall(r"'(Hybrid\w+)'", lazy_cmd)) == commands, "lazy.nvim's cmd list misses commands"
+    manual = readme[readme.index("Without a plugin manager"):readme.index("Nothing else:")]
+    assert ":helptags" in manual
+    for stale in ("and later chats", "coming next"):
+        assert stale not in readme, f"stale README line: {stale!r}"
+
+
+def test_the_first_make_test_says_why_it_is_slow(tmp_path):
+    # The test packages' install (llama-cpp-python builds for minutes) is announced, not silent.
+    (tmp_path / "Makefile").write_text(read("Makefile"))
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / ".runtime").write_text("")
+    os.utime(venv / ".runtime", (time.time() + 5, time.time() + 5))  # newer than the Makefile
+    made = subprocess.run(["make", f"VENV={venv}", "PIP=true", f"{venv}/.dev"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    first = made.stdout.splitlines()[0]
+    assert first.startswith("make: installing the test packages") and "llama-cpp-python" in first
+    assert "several minutes" in first
