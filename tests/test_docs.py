@@ -81,6 +81,13 @@ def test_every_setup_yaml_key_is_documented():
         assert f"backend.NAME.{key}" in doc
 
 
+def make(tmp_path, *args):
+    """`make` in tmp_path as a user runs it (not as a sub-make of `make test`)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
 def test_help_hybrid_opens_at_the_top_of_the_help_file(tmp_path):
     # `make helptags` (run by `make install`) writes doc/tags, then `:help hybrid` lands on
     # the file's first lines, not at some hybrid.* tag further down.
@@ -88,8 +95,7 @@ def test_help_hybrid_opens_at_the_top_of_the_help_file(tmp_path):
         (tmp_path / name).write_text(read(name))
     (tmp_path / "doc").mkdir()
     (tmp_path / "doc" / "hybrid.txt").write_text(read("doc", "hybrid.txt"))
-    made = subprocess.run(["make", "-s", "helptags", f"NVIM={nvim_binary()}"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60)
+    made = make(tmp_path, "-s", "helptags", f"NVIM={nvim_binary()}")
     assert made.returncode == 0 and (tmp_path / "doc" / "tags").exists(), made.stdout + made.stderr
     out = subprocess.run([nvim_binary(), "--headless", "-u", "NONE", "-i", "NONE", "-n",
                           "--cmd", f"set rtp^={tmp_path}", "-c", "help hybrid",
@@ -101,8 +107,7 @@ def test_help_hybrid_opens_at_the_top_of_the_help_file(tmp_path):
 
 def test_make_helptags_without_nvim_says_what_to_do(tmp_path):
     (tmp_path / "Makefile").write_text(read("Makefile"))
-    made = subprocess.run(["make", "-s", "helptags", "NVIM=no-such-nvim"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60)
+    made = make(tmp_path, "-s", "helptags", "NVIM=no-such-nvim")
     assert made.returncode == 0 and ":helptags ALL" in made.stdout
 
 
@@ -125,8 +130,7 @@ def test_the_first_make_test_says_why_it_is_slow(tmp_path):
     venv.mkdir()
     (venv / ".runtime").write_text("")
     os.utime(venv / ".runtime", (time.time() + 5, time.time() + 5))  # newer than the Makefile
-    made = subprocess.run(["make", f"VENV={venv}", "PIP=true", f"{venv}/.dev"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60)
+    made = make(tmp_path, f"VENV={venv}", "PIP=true", f"{venv}/.dev")
     assert made.returncode == 0, made.stderr
     first = made.stdout.splitlines()[0]
     assert first.startswith("make: installing the test packages") and "llama-cpp-python" in first
