@@ -189,6 +189,7 @@ def test_a_reopened_chat_is_laid_out_like_the_live_one(editor, ollama, tmp_path)
     ed.cmd("HybridChat two")
     ed.wait_answer(2)
     ollama.mode, ollama.reply = "hang", ""  # cancelled before any text
+    ollama.stream_started.clear()
     ed.cmd("HybridChat three")
     ed.wait(lambda: ollama.stream_started.is_set(), what="the stream")
     ed.cmd("HybridCancel")
