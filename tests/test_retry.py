@@ -35,8 +35,11 @@ def test_failures_before_the_first_token_are_retried(tmp_path, openai, key, stat
     assert end["status"] == "complete"
     assert len(openai.chat_requests()) == 3
     assert "".join(e["text"] for e in sink.of("delta")) == "third time lucky"  # once, not three times
-    retries = [e["message"] for e in sink.of("notify") if "trying again" in e["message"]]
+    # Said in the chat's status line, not as messages (each one a possible hit-enter prompt).
+    retries = [e["message"] for e in sink.of("progress") if "trying again" in e["message"]]
     assert len(retries) == 2 and retries[1].endswith("(3 of 3)")
+    assert {e["chat"] for e in sink.of("progress")} == {"1"}
+    assert not [e for e in sink.of("notify") if "trying again" in e["message"]]
 
 
 def test_gives_up_after_the_attempts_and_says_why(tmp_path, openai, key):
@@ -82,7 +85,27 @@ def test_connect_errors_are_retried(tmp_path, key):
     from fakeservers import free_port
     end, sink = run_chat(tmp_path, fixed_cloud(f"http://127.0.0.1:{free_port()}"))
     assert end["status"] == "error" and "nothing answers at" in end["message"]
-    assert len([e for e in sink.of("notify") if "trying again" in e["message"]]) == 2
+    assert len([e for e in sink.of("progress") if "trying again" in e["message"]]) == 2
+
+
+def test_a_fixed_backend_that_failed_moments_ago_is_still_retried(tmp_path, openai, key):
+    # The cooldown after a failure is for auto mode's fallback: with no other side, a 429 is
+    # retried as usual even though the same backend failed a moment ago.
+    openai.mode, openai.status = "status", 503
+    eng, sink, _ = engine_for(tmp_path, fixed_cloud(openai.url, "retry: {attempts: 2}\n"))
+    try:
+        eng.chat_send("1", "first")
+        first = sink.wait(lambda s: s.of("turn_end"), timeout=30)[0]
+        assert first["status"] == "error" and len(openai.chat_requests()) == 2
+        openai.status, openai.headers, openai.fail_first = 429, {"Retry-After": "1"}, 3
+        openai.reply = "answered after the wait"
+        eng.chat_send("1", "second")
+        second = sink.wait(lambda s: s.of("turn_end")[1:], timeout=30)[0]
+        assert second["status"] == "complete", second["message"]
+        assert len(openai.chat_requests()) == 4
+        assert [e["message"] for e in sink.of("progress")][-1].startswith("groq: rate limited")
+    finally:
+        eng.shutdown()
 
 
 def test_backoff_grows_and_respects_the_caps():

@@ -28,7 +28,7 @@ def test_the_plugin_starts_the_server_waits_for_it_and_stops_it_on_exit(editor, 
     lines = ed.wait_answer(timeout=30)
     assert "served by the managed server" in lines
     started = [m for m in ed.messages("info") if "started the local server" in m]
-    assert len(started) == 1 and "server-llama.log" in started[0]
+    assert started == ["(hybrid) llama: started the local server (server-llama.log)"]  # short: no hit-enter prompt
     log = (tmp_path / "data" / "server-llama.log").read_text()
     pid = int(re.search(r"pid (\d+)", log).group(1))
     assert alive(pid) and f"serving on 127.0.0.1:{port}" in log

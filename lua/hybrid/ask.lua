@@ -109,7 +109,7 @@ local function show(p, lines, streaming)
   if not api.nvim_buf_is_valid(p.buf) then return end
   local accept, reject = keys()
   local head = ('hybrid · %s · %s · %s — %s'):format(p.backend or '…', p.model or '…', p.reason or '…',
-    streaming and 'writing… (<C-c> or :HybridCancel stops)' or (accept .. ' accept, ' .. reject .. ' reject'))
+    streaming and ((p.status or 'writing…') .. ' (<C-c> or :HybridCancel stops)') or (accept .. ' accept, ' .. reject .. ' reject'))
   local virt = { { { head, 'HybridHeader' } } }
   for _, line in ipairs(lines) do
     table.insert(virt, { { line == '' and ' ' or line, 'HybridAdd' } })
@@ -235,6 +235,7 @@ function M.reject()
 end
 
 function M.is_pending() return pending ~= nil end
+function M.is_streaming() return pending ~= nil and pending.streaming end
 
 -- Events from the host --------------------------------------------------------------
 
@@ -246,9 +247,18 @@ function M.on_start(ev)
   show(pending, {}, true)
 end
 
+--- A retry or a fallback: said in the review's header line until the answer starts.
+function M.on_progress(ev)
+  local id = ev.chat:sub(5)
+  if not ours(id) then return end
+  pending.status = ev.message
+  show(pending, vim.split(table.concat(pending.reply), '\n', { plain = true }), true)
+end
+
 function M.on_delta(ev)
   local id = ev.chat:sub(5)
   if not ours(id) then return end
+  pending.status = nil
   table.insert(pending.reply, ev.text)
   show(pending, vim.split(table.concat(pending.reply), '\n', { plain = true }), true)
 end

@@ -18,6 +18,10 @@ local handlers = {
     if ev.chat:sub(1, 4) == 'ask:' then return require('hybrid.ask').on_delta(ev) end
     require('hybrid.chat').on_delta(ev)
   end,
+  progress = function(ev)
+    if ev.chat:sub(1, 4) == 'ask:' then return require('hybrid.ask').on_progress(ev) end
+    require('hybrid.chat').on_progress(ev)
+  end,
   ask_start = function(ev)
     require('hybrid.ask').on_start(ev)
     events.request_start(ev)

@@ -5,6 +5,7 @@ local api = vim.api
 local notify = require('hybrid.notify')
 local options = require('hybrid.options')
 local state = require('hybrid.state')
+require('hybrid.highlights')
 
 local M = {}
 
@@ -12,7 +13,7 @@ local ns = api.nvim_create_namespace('hybrid_chat')
 local PROMPT_HEADER = '## You'
 local BUSY = 'an answer is still streaming in this chat; cancel it with <C-c> or :HybridCancel'
 
--- Each chat: { id, buf, streaming, header_mark, answer_mark, loading, queued }
+-- Each chat: { id, buf, streaming, header_mark, answer_mark, status_mark, loading, queued }
 local chats = {}
 local current_id = nil -- the chat :HybridChat shows
 local restored = false -- the session's first :HybridChat reopens the newest saved chat
@@ -111,7 +112,7 @@ local function create(id)
       -- The buffer is gone (its saved file stays): stop its answer, nothing waits to write.
       if c.streaming then
         require('hybrid.host').send('hybrid_cancel', c.id)
-        state.inflight = math.max(0, state.inflight - 1)
+        state.add_inflight(-1)
       end
       c.buf, c.streaming = nil, false
       if chats[c.id] == c then chats[c.id] = nil end
@@ -184,11 +185,12 @@ local function render(c, saved)
       vim.list_extend(lines, split(turn.user))
       table.insert(lines, '')
     end
+    -- Laid out as finish() lays out a live answer, so a reopened chat looks the same.
     table.insert(lines, header_for(turn.who or {}))
-    if turn.answer ~= '' then vim.list_extend(lines, split(turn.answer)) end
+    vim.list_extend(lines, split(turn.answer))
     local marker = endings[turn.status]
     if marker then
-      if turn.answer ~= '' then table.insert(lines, '') end
+      if lines[#lines] ~= '' then table.insert(lines, '') end
       table.insert(lines, marker(turn.message))
     end
     table.insert(lines, '')
@@ -287,15 +289,31 @@ function M.toggle()
   end
 end
 
-local function prompt_header_row(lines)
+local function is_answer_header(line)
+  return line == '## …' or line:match('^## not sent · ') ~= nil or line:match('^## %a+ · ') ~= nil
+end
+
+--- The row (1-based) of the '## You' the message is written under: the last one after the last
+--- answer, nil if there is none. A header with the message joined onto it ('## Youwhy…', as
+--- <C-u> on the empty line under it leaves) is split back into header and message first, so
+--- the previous question and answer are never taken for the new message.
+local function prompt_header_row(buf)
+  local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
+  local damaged
   for i = #lines, 1, -1 do
-    if lines[i] == PROMPT_HEADER then return i end
+    local line = lines[i]
+    if line == PROMPT_HEADER then return i end
+    if is_answer_header(line) then break end
+    if not damaged and vim.startswith(line, PROMPT_HEADER) then damaged = i end
   end
+  if not damaged then return nil end
+  local rest = lines[damaged]:sub(#PROMPT_HEADER + 1):gsub('^%s+', '')
+  api.nvim_buf_set_lines(buf, damaged - 1, damaged, false, { PROMPT_HEADER, rest })
+  return damaged
 end
 
 local function trim(s) return (s:gsub('^%s+', ''):gsub('%s+$', '')) end
 
---- <CR>: send what is written under the last '## You'.
 -- `/preset [name]` in a chat picks a preset instead of sending a message. True when handled.
 local function slash_command(text)
   local name = text:match('^/preset%s*(%S*)%s*$')
@@ -304,14 +322,22 @@ local function slash_command(text)
   return true
 end
 
+local function text_under(buf, row)
+  return trim(table.concat(api.nvim_buf_get_lines(buf, row, -1, false), '\n'))
+end
+
+--- <CR>: send what is written under the last '## You'.
 function M.send_prompt()
   local c = here()
   if not c then return end
-  local lines = api.nvim_buf_get_lines(c.buf, 0, -1, false)
-  local row = prompt_header_row(lines)
-  local text = row and trim(table.concat(vim.list_slice(lines, row + 1), '\n')) or ''
+  local row = prompt_header_row(c.buf)
+  if not row then
+    api.nvim_buf_set_lines(c.buf, -1, -1, false, { '', PROMPT_HEADER, '' })
+    M.follow_all(c, true)
+    return notify.warn("no '" .. PROMPT_HEADER .. "' line after the last answer; write your message under the new one")
+  end
+  local text = text_under(c.buf, row)
   if text == '' then
-    if not row then api.nvim_buf_set_lines(c.buf, -1, -1, false, { '', PROMPT_HEADER, '' }) end
     notify.warn("write your message under '" .. PROMPT_HEADER .. "', then press <CR>")
     return
   end
@@ -329,7 +355,7 @@ local function begin_answer(c)
   c.header_mark = api.nvim_buf_set_extmark(c.buf, ns, last + 1, 0, {})
   c.answer_mark = api.nvim_buf_set_extmark(c.buf, ns, last + 2, 0, {})
   c.streaming = true
-  state.inflight = state.inflight + 1
+  state.add_inflight(1)
   M.follow_all(c, true)
 end
 
@@ -349,8 +375,7 @@ function send_in(c, text, opts)
     return
   end
   if c.streaming then return notify.warn(BUSY) end
-  local lines = api.nvim_buf_get_lines(c.buf, 0, -1, false)
-  local row = prompt_header_row(lines)
+  local row = prompt_header_row(c.buf)
   if not row then
     api.nvim_buf_set_lines(c.buf, -1, -1, false, { '', PROMPT_HEADER })
     row = api.nvim_buf_line_count(c.buf)
@@ -371,11 +396,10 @@ function M.retry(backend)
   if not c then return notify.warn('no chat to retry in; :HybridChat opens one') end
   if c.streaming or c.loading then return notify.warn(BUSY) end
   -- Drop the empty prompt at the end; the new answer goes where it was.
-  local lines = api.nvim_buf_get_lines(c.buf, 0, -1, false)
-  local row = prompt_header_row(lines)
-  if row and trim(table.concat(vim.list_slice(lines, row + 1), '\n')) == '' then
-    local from = (row > 1 and lines[row - 1] == '') and row - 2 or row - 1
-    api.nvim_buf_set_lines(c.buf, from, -1, false, {})
+  local row = prompt_header_row(c.buf)
+  if row and text_under(c.buf, row) == '' then
+    local above = row > 1 and api.nvim_buf_get_lines(c.buf, row - 2, row - 1, false)[1] or nil
+    api.nvim_buf_set_lines(c.buf, above == '' and row - 2 or row - 1, -1, false, {})
   end
   if not require('hybrid.host').send('hybrid_retry', c.id, backend or '') then return end
   show(c)
@@ -422,9 +446,18 @@ local function target(ev)
   return valid(c) and c.streaming and c or nil
 end
 
+-- The status line under the header (a retry, a fallback) goes once the answer starts.
+local function clear_status(c)
+  if c.status_mark then
+    pcall(api.nvim_buf_del_extmark, c.buf, ns, c.status_mark)
+    c.status_mark = nil
+  end
+end
+
 function M.on_turn_start(ev)
   local c = target(ev)
   if not c then return end
+  clear_status(c)
   local row = mark_pos(c, c.header_mark)
   if row then
     api.nvim_buf_set_lines(c.buf, row, row + 1, false, { header_for(ev) })
@@ -433,12 +466,26 @@ function M.on_turn_start(ev)
   end
 end
 
+--- What the answer waits for (a retry, a fallback), as a status line under its header: shown
+--- where the user looks, not as a message (no hit-enter prompt, nothing added to the chat).
+function M.on_progress(ev)
+  local c = target(ev)
+  if not c then return end
+  local row = mark_pos(c, c.header_mark)
+  if not row then return end
+  c.status_mark = api.nvim_buf_set_extmark(c.buf, ns, row, 0,
+    { id = c.status_mark, virt_lines = { { { ev.message, 'HybridStatus' } } } })
+end
+
 function M.on_delta(ev)
   local c = target(ev)
-  if c then insert_at_answer(c, ev.text) end
+  if not c then return end
+  clear_status(c)
+  insert_at_answer(c, ev.text)
 end
 
 local function finish(c, status, message)
+  clear_status(c)
   local row, col = mark_pos(c, c.answer_mark)
   local marker = endings[status]
   if not marker and message then
@@ -456,7 +503,7 @@ local function finish(c, status, message)
   api.nvim_buf_del_extmark(c.buf, ns, c.answer_mark)
   c.header_mark, c.answer_mark = nil, nil
   c.streaming = false
-  state.inflight = math.max(0, state.inflight - 1)
+  state.add_inflight(-1)
 end
 
 function M.on_turn_end(ev)
@@ -480,10 +527,14 @@ function M.on_host_exit()
   end
 end
 
---- Stop every answer in flight (the host cancels asks too).
+--- Stop every answer in flight (the host cancels asks too); say so when nothing runs.
 function M.cancel()
   local host = require('hybrid.host')
-  if host.running() then host.send('hybrid_cancel') end
+  local asking = package.loaded['hybrid.ask'] ~= nil and require('hybrid.ask').is_streaming()
+  if not host.running() or (state.inflight == 0 and not asking) then
+    return notify.info('nothing to cancel: no answer or edit is streaming')
+  end
+  host.send('hybrid_cancel')
 end
 
 --- The current chat's buffer and id (nil before the first :HybridChat).

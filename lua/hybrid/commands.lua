@@ -73,6 +73,19 @@ local function host_state()
   return require('hybrid.state').current or {}
 end
 
+--- The active backend's models: those setup.yaml names, and those its server listed (asked in
+--- the background the first time, so the next <Tab> offers them too; completion never waits).
+function M.complete_model()
+  local s = host_state()
+  local names = {}
+  for _, b in ipairs(s.backends or {}) do
+    if b.name == s.backend then vim.list_extend(names, b.models or { b.model }) end
+  end
+  if s.backend then vim.list_extend(names, require('hybrid.picker').listed_models(s.backend)) end
+  table.sort(names)
+  return vim.fn.uniq(names)
+end
+
 function M.complete_preset()
   return vim.tbl_map(function(p) return p.name end, host_state().presets or {})
 end

@@ -1,5 +1,6 @@
 -- :checkhealth hybrid
 local options = require('hybrid.options')
+local plural = require('hybrid.state').plural
 
 local M = {}
 
@@ -75,6 +76,10 @@ local function report_backend(h, b)
     keep = keep and (keep:sub(1, 1) == '-' and ', and kept loaded' or (', and kept ' .. keep .. ' after a request')) or ''
     h.info(('%s: the model is loaded when the chat opens%s (backend.%s.warm_up)'):format(b.name, keep, b.name))
   end
+  for _, model in ipairs(b.unpriced or {}) do
+    h.warn(('%s: no price known for %s, so its cost is counted only if the server reports it'):format(b.name, model),
+      { ('add it under backend.%s.pricing in setup.yaml (USD per million tokens)'):format(b.name) })
+  end
   if b.key then
     h.ok(b.name .. ': API key ' .. b.key)
   elseif b.key_error then
@@ -119,7 +124,13 @@ function M.check()
   if report.config_error then
     return h.error(report.config_error)
   end
-  h.ok('valid')
+  if report.builtin then
+    local b = report.backends[1]
+    h.ok(('no file, so the built-in default is used: %s (%s) at %s with %s'):format(b.name, b.type, b.url, b.model),
+      { 'to add a cloud model or change the default, write this file (:help hybrid-config)' })
+  else
+    h.ok('valid')
+  end
   if report.keys_file_open then h.warn('keys.yaml can be read by other users', { 'chmod 600 keys.yaml' }) end
   report_routing(h, report.routing)
   h.start('hybrid.nvim: backends')
@@ -134,11 +145,11 @@ function M.check()
   if data.ledger_error then
     h.error(data.ledger_error, { 'move the file away; a new ledger starts with the next request' })
   elseif data.ledger_rows then
-    h.ok(('usage ledger: %s, %d requests (:HybridStats)'):format(data.ledger, data.ledger_rows))
+    h.ok(('usage ledger: %s, %s (:HybridStats)'):format(data.ledger, plural(data.ledger_rows, 'request')))
   else
     h.info('the usage ledger ' .. tostring(data.ledger) .. ' is created with the first request')
   end
-  h.ok(('%d saved chats (:HybridChats); log: %s'):format(data.chats or 0, tostring(data.log)))
+  h.ok(('%s (:HybridChats); log: %s'):format(plural(data.chats or 0, 'saved chat'), tostring(data.log)))
   h.start('hybrid.nvim: cost')
   local budget = report.routing.budget or {}
   if budget.daily_usd or budget.monthly_usd then

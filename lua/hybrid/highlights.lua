@@ -5,6 +5,7 @@ local links = {
   HybridAdd = 'DiffAdd', -- the proposed text in a review
   HybridDelete = 'DiffDelete', -- the text a review would replace
   HybridHeader = 'Title', -- the review's header line
+  HybridStatus = 'Comment', -- the chat's status line under an answer's header (a retry, a fallback)
   HybridChartLocal = 'DiagnosticOk', -- :HybridStats bars: tokens answered locally
   HybridChartCloud = 'DiagnosticWarn', -- :HybridStats bars: tokens and spend in the cloud
 }

@@ -22,12 +22,24 @@ local function remember_stderr(_, data)
   end
 end
 
+-- The exception that ended the host ("ModuleNotFoundError: No module named 'pynvim'"), if its
+-- stderr names one; never a line of the traceback above it.
 local function exit_reason()
   for i = #stderr_tail, 1, -1 do
     local line = stderr_tail[i]
-    if line:match('Error') or line:match('error') then return line end
+    if line:match('^[%a_][%w_.]*Error: ') or line:match('^[%a_][%w_.]*Exception: ') then
+      return #line <= 120 and line or (line:sub(1, 119) .. '…')
+    end
   end
-  return stderr_tail[#stderr_tail]
+end
+
+-- What the next host takes up from the user's choices, in a few words ('' when nothing was chosen).
+local function kept_choice()
+  local choice = require('hybrid.state').choice or {}
+  if choice.preset then return ' with preset ' .. choice.preset end
+  if choice.backend then return ' with backend ' .. choice.backend end
+  if choice.models and next(choice.models) then return ' with your model choice' end
+  return ''
 end
 
 local function on_exit(id, code)
@@ -44,7 +56,8 @@ local function on_exit(id, code)
     end
     if vim.v.exiting ~= vim.NIL then return end
     local why = exit_reason()
-    local msg = ('the Python host stopped (exit %d)%s; the next command starts it again'):format(code, why and (': ' .. why) or '')
+    local msg = ('the Python host stopped (exit %d)%s; the next command starts it again%s'):format(code,
+      why and (': ' .. why) or '', kept_choice())
     if why and why:match("No module named") then
       msg = msg .. (" — run 'make install' in %s or set setup{ python = ... }"):format(options.root)
     end
@@ -69,7 +82,9 @@ local function start()
     return nil
   end
   chan = id
-  vim.rpcnotify(chan, 'hybrid_start', { config = options.config_path(), data_dir = options.data_dir() })
+  -- After a crash, the new host takes up what the user had chosen (the old one's state is gone).
+  vim.rpcnotify(chan, 'hybrid_start', { config = options.config_path(), data_dir = options.data_dir(),
+    restore = require('hybrid.state').choice })
   return chan
 end
 

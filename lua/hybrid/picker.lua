@@ -36,9 +36,29 @@ local function model_label(m, current)
   return mark .. m.name .. (#extra > 0 and ('  (' .. table.concat(extra, ', ') .. ')') or '')
 end
 
+local listed = {} -- backend name: the model names its server listed last
+local asking = {}
+
+local function remember(result)
+  listed[result.backend] = vim.tbl_map(function(m) return m.name end, result.models or {})
+end
+
+--- The models `backend`'s server listed when last asked; the first call asks it in the background.
+function M.listed_models(backend)
+  if not listed[backend] and not asking[backend] and host.running() then
+    asking[backend] = true
+    host.request('hybrid_models', function(result)
+      asking[backend] = nil
+      if result then remember(result) end
+    end, backend)
+  end
+  return listed[backend] or {}
+end
+
 function M.model()
   host.request('hybrid_models', function(result, err)
     if err then return notify.error(err) end
+    remember(result)
     if #result.models == 0 then return notify.warn(result.backend .. ': the server lists no models') end
     local current = (state.current or {}).model
     vim.ui.select(result.models, {

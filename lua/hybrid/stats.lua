@@ -9,6 +9,7 @@ local ns = api.nvim_create_namespace('hybrid_stats')
 local M = {}
 
 local money = require('hybrid.state').money
+local plural = require('hybrid.state').plural
 
 local function count(n)
   n = n or 0
@@ -61,21 +62,39 @@ local function period_lines(title, p, cloud)
   end
   vim.list_extend(out, table_lines(HEADER, rows))
   table.insert(out, '')
-  table.insert(out, ('Spent %s on %d requests.'):format(money(p.cost_usd), p.requests))
-  if p.saved_pct then
-    table.insert(out, ('Saved %s (%.0f%%): what the %d local answers would have cost on %s.'):format(
-      money(p.saved_usd), p.saved_pct, p.local_requests or 0, cloud or 'the cloud backend'))
-  elseif (p.local_requests or 0) > 0 then
-    table.insert(out, ('%d local answers; no cloud price to compare them with.'):format(p.local_requests))
+  table.insert(out, ('Spent %s on %s.'):format(money(p.cost_usd), plural(p.requests, 'request')))
+  local answers = p.local_answers or 0 -- failed local requests saved nothing
+  if p.saved_pct and answers > 0 then
+    table.insert(out, ('Saved %s (%.0f%%): what the %s would have cost on %s.'):format(
+      money(p.saved_usd), p.saved_pct, plural(answers, 'local answer'), cloud or 'the cloud backend'))
+  elseif answers > 0 then
+    table.insert(out, ('%s; no cloud price to compare with.'):format(plural(answers, 'local answer')))
   end
   table.insert(out, '')
+  return out
+end
+
+-- Each cloud model with no known price, named once (its cost is not in the totals).
+local function unpriced_lines(periods)
+  local out, seen = {}, {}
+  for _, p in ipairs(periods) do
+    for _, r in ipairs(p and p.rows or {}) do
+      local key = r.backend .. '\0' .. r.model
+      if (r.unpriced or 0) > 0 and not seen[key] then
+        seen[key] = true
+        table.insert(out, ('No price known for %s on %s, so its cost is not counted: add it under '
+          .. 'backend.%s.pricing (USD per million tokens).'):format(r.model, r.backend, r.backend))
+      end
+    end
+  end
+  if #out > 0 then table.insert(out, '') end
   return out
 end
 
 local function budget_line(b)
   local function part(label, spent, limit)
     local s = ('%s %s'):format(label, money(spent))
-    if limit then s = s .. (' of %s (%.0f%%)'):format(money(limit), limit > 0 and 100 * spent / limit or 100) end
+    if limit then s = s .. (' of %s (%.0f%%)'):format(money(limit, true), limit > 0 and 100 * spent / limit or 100) end
     return s
   end
   return part('Spent today', b.today_usd or 0, b.daily_usd) .. '; ' .. part('this month', b.month_usd or 0, b.monthly_usd) .. '.'
@@ -150,7 +169,10 @@ local function loaded_lines(loaded)
   for _, b in ipairs(loaded) do
     if b.error then
       table.insert(out, ('- %s: cannot tell: %s'):format(b.backend, b.error))
-    elseif #(b.models or {}) == 0 then
+    elseif not b.models then
+      table.insert(out, ('- %s: cannot tell (this Ollama has no /api/ps; 0.1.38 and later list their loaded models)')
+        :format(b.backend))
+    elseif #b.models == 0 then
       table.insert(out, ('- %s: none (a model loads on its first request, or when the chat opens)'):format(b.backend))
     end
     for _, m in ipairs(b.models or {}) do
@@ -177,6 +199,7 @@ function M.render(s)
   vim.list_extend(lines, period_lines('Today', periods.today, s.cloud))
   vim.list_extend(lines, period_lines('This month', periods.month, s.cloud))
   vim.list_extend(lines, period_lines('All time', periods.all, s.cloud))
+  vim.list_extend(lines, unpriced_lines({ periods.today, periods.month, periods.all }))
   vim.list_extend(lines, loaded_lines(s.loaded))
   vim.list_extend(lines, {
     '~ some tokens were estimated (the server sent no usage); +? a cloud model with no known price.',

@@ -14,6 +14,14 @@ from .tokens import estimate_tokens, messages_tokens
 WARN_AT = 0.8
 
 
+def usd(amount: float) -> str:
+    """Dollars as people read them ($0.05); an amount under a cent keeps its digits ($0.001),
+    so a small limit never reads as $0.00."""
+    if amount == 0 or abs(amount) >= 0.01:
+        return f"${amount:.2f}"
+    return f"${amount:.2g}"
+
+
 @dataclass
 class Outcome:
     """What one streamed request did, as the engine saw it."""
@@ -34,7 +42,6 @@ class Accountant:
         self.notify = notify
         self.config = None
         self.router = None
-        self._unpriced_said: set = set()
         self._warned: set = set()
 
     def configure(self, config, router) -> None:
@@ -75,11 +82,7 @@ class Accountant:
             return float(server_cost)  # OpenRouter says what it charged
         rates = rates_for(backend_cfg, model)
         if rates is None:
-            if (backend_cfg.name, model) not in self._unpriced_said:
-                self._unpriced_said.add((backend_cfg.name, model))
-                self.notify("info", f"{backend_cfg.name}: no price known for {model}, so its cost is not counted; "
-                                    f"add it under backend.{backend_cfg.name}.pricing (USD per million tokens)")
-            return None
+            return None  # the ledger counts it unpriced; :HybridStats and checkhealth name the model
         return cost_usd(prompt, cached, completion, rates)
 
     def _cloud_equivalent(self, role: str, prompt: int, completion: int) -> float | None:
@@ -105,9 +108,9 @@ class Accountant:
         today, month = self.spend()
         lim = self.limits()
         if lim["daily"] is not None and today >= lim["daily"]:
-            return f"daily budget spent (${today:.2f} of ${lim['daily']:.2f})"
+            return f"daily budget spent ({usd(today)} of {usd(lim['daily'])})"
         if lim["monthly"] is not None and month >= lim["monthly"]:
-            return f"monthly budget spent (${month:.2f} of ${lim['monthly']:.2f})"
+            return f"monthly budget spent ({usd(month)} of {usd(lim['monthly'])})"
         return None
 
     def check_budget(self) -> None:
@@ -121,7 +124,7 @@ class Accountant:
                 continue
             self._warned.update({(name, period, level), (name, period, "near")})  # past 100%, 80% goes unsaid
             if level == "full":
-                self.notify("warn", f"{name} budget reached: ${spent:.2f} of ${limit:.2f}; auto mode "
+                self.notify("warn", f"{name} budget reached: {usd(spent)} of {usd(limit)}; auto mode "
                                     f"now stays local (budget.{name}_usd)")
             else:
-                self.notify("warn", f"{name} budget at {100 * spent / limit:.0f}%: ${spent:.2f} of ${limit:.2f}")
+                self.notify("warn", f"{name} budget at {100 * spent / limit:.0f}%: {usd(spent)} of {usd(limit)}")

@@ -32,7 +32,7 @@ from .logs import setup_logging
 from .outbox import Outbox, without_none
 from .pricing import DEFAULT_PRICES_DATE, rates_for
 from .redact import Redactor
-from .retry import FALLBACK_PATIENCE, RetryPolicy, policy_from
+from .retry import RetryPolicy, patience_for, policy_from
 from .router_model import classify
 from .routing import Decision, Router, RouteRequest
 from .servers import ManagedServer, command_for, warms_up
@@ -51,7 +51,7 @@ SUMMARY_PROMPT = ("Summarize this conversation in at most five sentences for the
 
 class Engine:
     def __init__(self, sink: Callable[[list[dict]], None], *, config_path: str | None = None,
-                 data_dir: str | None = None, poll_seconds: float = CONFIG_POLL_SECONDS):
+                 data_dir: str | None = None, poll_seconds: float = CONFIG_POLL_SECONDS, restore: dict | None = None):
         self.config_path = os.path.abspath(os.path.expanduser(config_path or default_config_path()))
         self.secrets = Redactor()  # every API key in use; masked in logs, chat files, messages
         self.log_path = setup_logging(data_dir, self.secrets)
@@ -65,6 +65,7 @@ class Engine:
         self.preset: str | None = None  # the preset in effect, until the backend or model is changed
         self.system_prompt: str | None = None  # the preset's; None: chat.SYSTEM_PROMPT
         self.model_override: dict[str, str] = {}
+        self._restore = restore  # the choices of the host before this one (it crashed); see _restore_choice
         self.chats: dict[str, Conversation] = {}
         self.tasks: dict[str, asyncio.Task] = {}
         self.clients: dict[str, tuple[str | None, Backend]] = {}
@@ -210,6 +211,12 @@ class Engine:
             event["message"] = self.secrets(event["message"])  # a server may echo the key back
         self.outbox.put(event)
 
+    def _progress(self, stream_id: str, text: str) -> None:
+        """A status line under the answer's header until its first token (retries, a fallback):
+        shown where the user waits, so it raises no message and no hit-enter prompt."""
+        log.info("%s: %s", stream_id, text)
+        self._put({"type": "progress", "chat": stream_id, "message": text})
+
     def _notify(self, level: str, message: str) -> None:
         log.log(logging.ERROR if level == "error" else logging.INFO, message)
         self._put({"type": "notify", "level": level, "message": message})
@@ -221,6 +228,7 @@ class Engine:
         if self.config is None:
             self.config = builtin_config(self.config_path)
             self._apply_defaults()
+        self._restore_choice(self._restore)
         self._ready.set()
         self._push_state()
         self._watcher = self.loop.create_task(self._watch_config())
@@ -296,6 +304,23 @@ class Engine:
         self.model_override = {k: v for k, v in self.model_override.items() if k in cfg.backends}
 
     # -- choosing a backend -----------------------------------------------------------
+
+    def _choice(self) -> dict:
+        """What the user chose (backend, models, preset), for the editor to hand to a restarted host."""
+        return without_none({"backend": self.active if self.user_chose_backend else None,
+                             "models": dict(self.model_override) or None, "preset": self.preset})
+
+    def _restore_choice(self, choice: dict | None) -> None:
+        """Take up the choices the host before this one had (see _choice), where the config still allows."""
+        choice = choice if isinstance(choice, dict) else {}
+        backends = self.config.backends
+        models = choice.get("models") if isinstance(choice.get("models"), dict) else {}
+        self.model_override.update({k: v for k, v in models.items() if k in backends and isinstance(v, str)})
+        if choice.get("backend") == "auto" or choice.get("backend") in backends:
+            self.active, self.user_chose_backend = choice["backend"], True
+        preset = self.config.presets.get(choice.get("preset")) if isinstance(choice.get("preset"), str) else None
+        if preset is not None:
+            self.preset, self.system_prompt = preset.name, preset.system
 
     def _target(self, role: str = "query"):
         """(backend config, model) requests go to by default: the fixed one, or auto's local side."""
@@ -406,10 +431,8 @@ class Engine:
                 return False
 
         def started(s: ManagedServer) -> None:
-            line = " ".join(s.command)
-            line = line if len(line) <= 80 else line[:79] + "…"
-            self._notify("info", f"{cfg.name}: started the local server ({line}); "
-                                 f"waiting until it answers — output in {display_path(s.log_path)}")
+            # Short (a longer line raises a hit-enter prompt): checkhealth shows the command and the log's path.
+            self._notify("info", f"{cfg.name}: started the local server ({os.path.basename(s.log_path)})")
             self._push_state()  # :checkhealth shows the server's pid
 
         await server.ensure(ready, started)
@@ -450,7 +473,8 @@ class Engine:
                 raise HybridError("nothing to retry in this chat yet")
             redo.superseded = True  # the history sent with the new try leaves it out
             text = redo.user
-        decision = await self._decide(self._chat_request(conv, text, opts.get("path")), active=active)
+        decision = await self._decide(self._chat_request(conv, text, opts.get("path")), active=active,
+                                      retry_on=opts.get("backend"))
         self._announce(decision, conv.sensitive is None)
         if decision.finding and conv.sensitive is None:
             conv.sensitive = decision.finding  # sticky: the history is resent every turn
@@ -551,12 +575,13 @@ class Engine:
 
     # -- routing -------------------------------------------------------------------------
 
-    async def _decide(self, req: RouteRequest, *, dry: bool = False, active: str | None = None) -> Decision:
+    async def _decide(self, req: RouteRequest, *, dry: bool = False, active: str | None = None,
+                      retry_on: str | None = None) -> Decision:
         """The router's decision; the router model is asked (within its time budget) unless dry."""
         router = self.router
         context = {"active": active or self.active, "models": self.model_override, "over_budget": self.accountant.over_budget(),
                    "local_window": self.windows.get((router.local, self._model_of(router.local, req)))}
-        decision = router.decide(req, down=self.availability.down(), **context)
+        decision = self._fixed_reason(router.decide(req, down=self.availability.down(), **context), retry_on)
         if decision.router_model and not dry:
             try:
                 local = await self._backend(self.config.backends[router.local])
@@ -566,6 +591,12 @@ class Engine:
             if verdict is not None:
                 decision = router.decide(req, down=self.availability.down(), verdict=verdict, **context)
         return decision
+
+    def _fixed_reason(self, d: Decision, retry_on: str | None) -> Decision:
+        """A fixed backend's header names who fixed it: `:HybridRetry NAME`, a preset, else the user."""
+        if d.step != "fixed" or not (retry_on or self.preset):
+            return d
+        return replace(d, reason=f"retry on {retry_on}" if retry_on else f"preset {self.preset}")
 
     def _model_of(self, name: str | None, req: RouteRequest) -> str | None:
         if name is None:
@@ -614,8 +645,7 @@ class Engine:
         """Stream from the decided backend; if it fails before its first token, from the other side."""
         down = self.availability.down()
         can_fall_back = decision.fallback is not None and decision.fallback not in down
-        # A backend still cooling down from a failure gets one attempt, not a round of retries.
-        patience = 0.0 if decision.backend in down else FALLBACK_PATIENCE if can_fall_back else None
+        patience = patience_for(decision.backend in down, can_fall_back)
         result = await self._stream(stream_id, decision, messages, on_text, conv, patience)
         if result.pop("got_text") or result["status"] not in ("error", "incomplete"):
             if result["status"] == "complete":
@@ -636,8 +666,8 @@ class Engine:
         if fallback.side == "cloud" and over:
             result["message"] = f"{result['message']}; not retried on {other}: {over}"
             return result
-        self._notify("warn", f"{result['message']} — answering with {other} ({fallback.side}) instead")
-        on_switch(fallback)
+        on_switch(fallback)  # the new header says why; the status line under it says what failed
+        self._progress(stream_id, f"{result['message']} — answering with {other} ({fallback.side}) instead")
         result = await self._stream(stream_id, fallback, messages, on_text, conv)
         result.pop("got_text")
         if result["status"] == "complete":
@@ -709,7 +739,7 @@ class Engine:
                     wait = None if ttft is not None else policy.wait_before(attempt, e, patience)
                     if wait is None:
                         raise
-                    self._notify("info", f"{e} — trying again in {wait:.1f} s ({attempt + 1} of {policy.attempts})")
+                    self._progress(stream_id, f"{e} — trying again in {wait:.1f} s ({attempt + 1} of {policy.attempts})")
                     await asyncio.sleep(wait)
             if finish is None:
                 message = f"{name}: the stream ended before the server said it was done; the answer is incomplete"
@@ -917,6 +947,7 @@ class Engine:
             "model": model,
             "mode": "auto" if self.active == "auto" else "fixed",
             "preset": self.preset,
+            "choice": self._choice(),
             "presets": [without_none({"name": p.name, "backend": p.backend, "model": p.model, "system": p.system,
                                       "description": p.description}) for p in self.config.presets.values()],
             "busy": bool(self.tasks),
@@ -926,6 +957,9 @@ class Engine:
             "backends": [
                 without_none({"name": b.name, "kind": b.kind, "type": b.type,
                               "model": self.model_override.get(b.name) or b.default_model, "url": safe_url(b.base_url),
+                              # for :HybridModel's completion (the server's full list comes with the picker)
+                              "models": sorted({b.default_model, self.model_override.get(b.name) or b.default_model,
+                                                 *b.agent_models.values()}),
                               "server_pid": self._server_pid(b.name)})
                 for b in self.config.backends.values()
             ],

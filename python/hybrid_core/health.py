@@ -16,9 +16,10 @@ import sqlite3
 import sys
 
 from .backends import make_backend, safe_url
-from .config import display_path, load_config
+from .config import builtin_config, display_path, load_config
 from .errors import HybridError
 from .keys import KeyResolver, keys_file_readable_by_others
+from .pricing import rates_for
 from .privacy import BUILTIN_PATHS, BUILTIN_PATTERNS
 from .redact import Redactor
 from .routing import Router
@@ -47,6 +48,7 @@ async def check_backend(cfg, keys: KeyResolver, redact: Redactor, data_dir: str 
     out["key"] = f"found in {where}" if key else None
     out["key_hint"] = cfg.api_key_env
     cfg.connect_timeout, cfg.read_timeout = min(cfg.connect_timeout, 2.0), 5.0
+    out["unpriced"] = unpriced_models(cfg)
     backend = make_backend(cfg, key, where)
     try:
         models = [m["name"] for m in await backend.list_models()]
@@ -60,6 +62,13 @@ async def check_backend(cfg, keys: KeyResolver, redact: Redactor, data_dir: str 
     return out
 
 
+def unpriced_models(cfg) -> list[str] | None:
+    """The cloud backend's configured models with no known price (their cost is not counted)."""
+    if cfg.local:
+        return None
+    return sorted(m for m in {cfg.default_model, *cfg.agent_models.values()} if rates_for(cfg, m) is None) or None
+
+
 async def loaded_names(backend) -> list[str] | None:
     """The models the server holds in memory; None when it cannot say (not Ollama, or an old one)."""
     try:
@@ -71,11 +80,16 @@ async def loaded_names(backend) -> list[str] | None:
 
 async def check(path: str, data_dir: str | None = None) -> dict:
     report = {"config": display_path(path)}
-    try:
-        config = load_config(path)
-    except HybridError as e:
-        report["config_error"] = str(e)
-        return report
+    if not os.path.exists(path):
+        # A supported set-up: the engine uses the built-in default, so that is what to check.
+        config = builtin_config(path)
+        report["builtin"] = True
+    else:
+        try:
+            config = load_config(path)
+        except HybridError as e:
+            report["config_error"] = str(e)
+            return report
     report["keys_file_open"] = keys_file_readable_by_others(config.keys_path)
     report["routing"] = routing_summary(config)
     keys = KeyResolver(config.keys_path)

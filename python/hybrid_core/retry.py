@@ -45,6 +45,17 @@ class RetryPolicy:
         return min(limit, random.uniform(backoff * 0.5, backoff * 1.5))
 
 
+def patience_for(cooling_down: bool, can_fall_back: bool) -> float | None:
+    """The `patience` for a request's retries. With another side ready to answer: at most
+    FALLBACK_PATIENCE, and no retry at all for a backend still cooling down from a failure
+    (it gets one attempt, then the other side answers). With no other side (a fixed backend,
+    sensitive text, the other side down too): the policy's own limits, cooldown or not, since
+    giving up early would only end in an error."""
+    if not can_fall_back:
+        return None
+    return 0.0 if cooling_down else FALLBACK_PATIENCE
+
+
 def policy_from(raw: dict | None) -> RetryPolicy:
     """setup.yaml's `retry:` section, already validated by config.py."""
     raw = raw if isinstance(raw, dict) else {}

@@ -107,4 +107,5 @@ def _period(rows, speeds) -> dict:
     saved = sum(r["would_cost_usd"] or 0 for r in out)
     return {"rows": out, "requests": sum(r["requests"] for r in out), "cost_usd": spent, "saved_usd": saved,
             "saved_pct": (100 * saved / (spent + saved)) if spent + saved > 0 else None,
-            "local_requests": sum(r["requests"] for r in out if r["kind"] == "local")}
+            "local_requests": sum(r["requests"] for r in out if r["kind"] == "local"),
+            "local_answers": sum(r["requests"] - r["failed"] for r in out if r["kind"] == "local")}

@@ -10,7 +10,7 @@ import httpx
 
 from ..errors import ModelNotFoundError, StreamError
 from ..streams import NDJSONDecoder
-from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain
+from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, safe_url
 
 
 class OllamaBackend(Backend):
@@ -22,6 +22,9 @@ class OllamaBackend(Backend):
         return "is 'ollama serve' running?"
 
     def not_found(self, model: str, said: str, url: str):
+        if not model:  # an endpoint this server lacks, not a model
+            return ModelNotFoundError(self.name, f"{safe_url(url)} was not found (404) — is {safe_url(self.cfg.base_url)} "
+                                                 "an Ollama server, and a recent one?")
         return ModelNotFoundError(self.name, f"model '{model}' not found — run 'ollama pull {model}'")
 
     async def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
@@ -56,9 +59,13 @@ class OllamaBackend(Backend):
         await self.get_json(f"{self.cfg.base_url}/api/generate",
                             {"model": model, "stream": False, **self._keep_alive()}, model=model)
 
-    async def loaded_models(self) -> list[dict]:
-        """The models in memory (GET /api/ps): name, size, the share in GPU memory, seconds until unloaded."""
-        data = await self.get_json(f"{self.cfg.base_url}/api/ps")
+    async def loaded_models(self) -> list[dict] | None:
+        """The models in memory (GET /api/ps): name, size, the share in GPU memory, seconds until unloaded;
+        None from an Ollama too old to say (/api/ps came in 0.1.38)."""
+        try:
+            data = await self.get_json(f"{self.cfg.base_url}/api/ps")
+        except ModelNotFoundError:
+            return None
         out = []
         for m in (data.get("models") if isinstance(data, dict) else None) or []:
             if not isinstance(m, dict) or not (m.get("name") or m.get("model")):

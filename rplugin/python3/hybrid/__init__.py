@@ -52,7 +52,8 @@ class HybridPlugin:
     @_safe
     def start(self, opts):
         if self.engine is None:
-            self.engine = Engine(self._sink, config_path=opts.get("config"), data_dir=opts.get("data_dir"))
+            self.engine = Engine(self._sink, config_path=opts.get("config"), data_dir=opts.get("data_dir"),
+                                 restore=opts.get("restore"))
             self.engine.start()
 
     @pynvim.rpc_export("hybrid_chat")
