@@ -42,6 +42,9 @@ function M.describe_route(d)
     ('  why: %s (step %s)'):format(d.reason, step_numbers[d.step] or d.step),
   }
   if d.notice then table.insert(lines, '  note: ' .. d.notice) end
+  if d.local_why and d.local_why ~= 'declared' then
+    table.insert(lines, ('  %s is %s: %s'):format(d.backend, d.side, d.local_why))
+  end
   if d.router_model then
     table.insert(lines, ('  the router model %s is asked first (%s side on a timeout)'):format(d.router_model, d.side))
   end

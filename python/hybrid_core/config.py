@@ -51,6 +51,7 @@ class BackendConfig:
     command: list[str] | None = None  # any server: started on first use, stopped on exit
     keep_alive: str | float | None = None  # type ollama: how long a model stays loaded after a request
     warm_up: bool = True  # load the model when the chat opens (type ollama, or a command: server)
+    local_why: str = "declared"  # how `local` was decided: "declared" (local: in setup.yaml) or the inference
 
     def model_for(self, role: str) -> str:
         return self.agent_models.get(role) or self.default_model
@@ -126,6 +127,28 @@ def _load_yaml(text: str, shown: str):
 def _show(value) -> str:
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# A loopback server that forwards to a cloud (a LiteLLM-style proxy) is not local: its port, its
+# path or the models it serves give it away.
+_PROXY_PORTS = (4000,)
+_CLOUD_MODEL = re.compile(
+    r"^(?:(?:openai|anthropic|azure|azure_ai|bedrock|vertex_ai|gemini|groq|openrouter|mistral|deepseek|together_ai|"
+    r"cohere|xai|fireworks_ai|perplexity|replicate|huggingface)/|gpt-[345]|gpt-4o|chatgpt|o[134](?:-|$)|claude-|"
+    r"gemini-|grok-)", re.IGNORECASE)
+
+
+def infer_local(btype: str, parts, models: list[str]) -> tuple[bool, str]:
+    """(local?, why) for a backend without `local:`; the why is shown by checkhealth and :HybridRoute."""
+    if not _is_loopback(parts.hostname or ""):
+        hint = "; set local: true if it runs on a machine of yours" if btype == "ollama" else ""
+        return False, f"inferred: {parts.hostname} is not this machine{hint}"
+    if parts.port in _PROXY_PORTS or "litellm" in (parts.path or "").lower():
+        return False, "inferred: looks like a proxy to a cloud (LiteLLM's port or path); set local: true if not"
+    cloudy = next((m for m in models if _CLOUD_MODEL.match(m)), None)
+    if cloudy:
+        return False, f"inferred: serves a cloud model ({cloudy}), so it is a proxy; set local: true if not"
+    return True, "inferred: on this machine (loopback)"
 
 
 def _is_loopback(host: str) -> bool:
@@ -261,8 +284,9 @@ class _Validator:
         for role, m in agents.items():
             agent_models[str(role)] = self.string(m, f"{key}.agent_models.{role}", required=True)
         local = raw.get("local")
+        local_why = "declared"
         if local is None:
-            local = btype == "ollama" or _is_loopback(parts.hostname)
+            local, local_why = infer_local(btype, parts, [model, *agent_models.values()])
         elif not isinstance(local, bool):
             self.fail(f"{key}.local", f"expected true or false, got {_show(local)}")
         env = self.string(raw.get("api_key_env"), f"{key}.api_key_env")
@@ -289,7 +313,7 @@ class _Validator:
             self.fail(f"{key}.warm_up", f"expected true or false, got {_show(warm_up)}")
         return BackendConfig(
             name=name, type=btype, base_url=base_url.strip().rstrip("/"), default_model=model,
-            agent_models=agent_models, local=local,
+            agent_models=agent_models, local=local, local_why=local_why,
             api_key_env=env or re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_API_KEY",
             api_key_cmd=cmd, context_window=window, pricing=pricing,
             connect_timeout=self.number(raw.get("connect_timeout"), f"{key}.connect_timeout", default=connect),

@@ -692,6 +692,9 @@ class Engine:
             decision = self.router.retarget(decision, decision.backend, None, self.model_override, role="research")
         table = decision.as_table()
         table["mode"] = "auto" if self.active == "auto" else "fixed"
+        chosen = self.config.backends.get(decision.backend or "")
+        if chosen is not None:
+            table["local_why"] = chosen.local_why  # "declared", or how local/cloud was inferred
         table["router_model"] = decision.router_model
         return without_none(table)
 

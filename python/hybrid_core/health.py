@@ -37,7 +37,8 @@ def server_report(cfg, data_dir: str | None) -> dict | None:
 
 
 async def check_backend(cfg, keys: KeyResolver, redact: Redactor, data_dir: str | None = None) -> dict:
-    out = {"name": cfg.name, "kind": cfg.kind, "type": cfg.type, "url": safe_url(cfg.base_url), "model": cfg.default_model,
+    out = {"name": cfg.name, "kind": cfg.kind, "local_why": cfg.local_why,
+           "type": cfg.type, "url": safe_url(cfg.base_url), "model": cfg.default_model,
            "server": server_report(cfg, data_dir), "keep_alive": cfg.keep_alive,
            "warm_up": warms_up(cfg)}
     try:

@@ -163,7 +163,10 @@ class Backend:
             timeout=httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout, write=30.0, pool=cfg.connect_timeout),
             headers=self.auth_headers(),
             verify=tls_for(cfg.base_url),
-            follow_redirects=True,
+            # A local backend never follows a redirect: it could carry the request, secrets and all,
+            # off this machine. Cloud APIs may redirect within their service (httpx drops the key
+            # on a redirect to another host).
+            follow_redirects=not cfg.local,
             trust_env=False,
         )
 
@@ -211,7 +214,7 @@ class Backend:
         """GET `url` (POST `body` when given) and decode the JSON answer."""
         async with self.http_errors(url):
             resp = await (self.client.post(url, json=body) if body is not None else self.client.get(url))
-        if resp.status_code >= 400:
+        if resp.status_code >= 300:  # 3xx: only a local backend sees one (it does not follow)
             raise self.status_error(resp, resp.content, model)
         try:
             return resp.json()
@@ -268,6 +271,14 @@ class Backend:
     def status_error(self, response: httpx.Response, body: bytes, model: str) -> BackendError:
         status = response.status_code
         said = mask(error_text(body) or "no details", self.api_key)  # some proxies echo the key they refused
+        if 300 <= status < 400:
+            target = response.headers.get("location", "")
+            if target.lower().startswith("https:") and httpx.URL(target).host == response.request.url.host:
+                return ConnectError(self.name, f"{safe_url(self.cfg.base_url)} redirected to https — put the https:// "
+                                               f"address in backend.{self.name}.base_url")
+            return ConnectError(self.name, f"{safe_url(self.cfg.base_url)} redirected the request to "
+                                           f"{safe_url(target) or 'elsewhere'} ({status}); a local backend never follows "
+                                           f"a redirect — set backend.{self.name}.base_url to where it should go")
         if status in (401, 403):
             if self.api_key:
                 return AuthError(self.name, f"the server refused the API key ({status}: {said}) — check {self.key_source}")

@@ -31,7 +31,7 @@ class OllamaBackend(Backend):
         url = f"{self.cfg.base_url}/api/chat"
         body = {"model": req.model, "messages": req.messages, "stream": True, **req.options, **self._keep_alive()}
         async with self.http_errors(url), self.client.stream("POST", url, json=body) as resp:
-            if resp.status_code >= 400:
+            if resp.status_code >= 300:  # 3xx: only a local backend sees one (it does not follow)
                 raise self.status_error(resp, await resp.aread(), req.model)
             if error := self.not_a_stream(resp, url):
                 raise error

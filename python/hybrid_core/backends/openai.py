@@ -30,7 +30,7 @@ class OpenAIBackend(Backend):
         }
         headers = {"Accept": "text/event-stream"}
         async with self.http_errors(url), self.client.stream("POST", url, json=body, headers=headers) as resp:
-            if resp.status_code >= 400:
+            if resp.status_code >= 300:  # 3xx: only a local backend sees one (it does not follow)
                 raise self.status_error(resp, await resp.aread(), req.model)
             ctype = resp.headers.get("content-type", "")
             if error := self.not_a_stream(resp, url):
