@@ -44,6 +44,10 @@ command('HybridRoute', function(args) hybrid().route_command(args) end,
 command('HybridStats', function() hybrid().stats_command() end,
   { desc = 'hybrid: tokens, cost and speed per backend and model; what going hybrid saved' })
 
+command('HybridCorrections', function(args) hybrid().corrections_command(args) end,
+  { nargs = '?', complete = function() return { 'forget' } end,
+    desc = 'hybrid: what the router learned from your @cloud/@local and retries; forget drops it' })
+
 command('HybridAccept', function() hybrid().accept_command() end, { desc = 'hybrid: apply the pending edit' })
 
 command('HybridReject', function() hybrid().reject_command() end, { desc = 'hybrid: drop the pending edit' })

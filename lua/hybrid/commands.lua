@@ -30,7 +30,7 @@ end
 
 local step_numbers = { privacy = '1 privacy', explicit = '2 explicit choice', fixed = 'fixed backend',
   budget = '3 budget', size = '4 size', rules = '5 your rules', classifier = '6 task classifier',
-  router = '6 router model (classifier unsure)', default = '7 default' }
+  router = '6 router model (classifier unsure)', learned = '5 your corrections', default = '7 default' }
 
 --- How :HybridRoute shows a decision.
 function M.describe_route(d)
@@ -114,5 +114,26 @@ function M.complete_backend()
 end
 
 function M.stats_command() require('hybrid.stats').open() end
+
+--- :HybridCorrections lists what the router learned from you; :HybridCorrections forget drops it.
+function M.corrections_command(args)
+  local forget = vim.trim(args.args or '') == 'forget'
+  if not forget and vim.trim(args.args or '') ~= '' then
+    return require('hybrid.notify').error(":HybridCorrections takes nothing or 'forget'")
+  end
+  require('hybrid.host').request('hybrid_corrections_reply', function(result, err)
+    local notify = require('hybrid.notify')
+    if err then return notify.error(err) end
+    local n = #(result.items or {})
+    if forget then return notify.info(('forgot %d correction%s'):format(n, n == 1 and '' or 's')) end
+    if n == 0 then return notify.info('no corrections yet: @cloud, @local or :HybridRetry <backend> teach the router') end
+    local lines = { ('%d correction%s (newest last; :HybridCorrections forget drops them):'):format(n, n == 1 and '' or 's') }
+    for _, item in ipairs(result.items) do
+      local text = item.text:gsub('%s+', ' ')
+      table.insert(lines, ('  %s ← %s: %s'):format(item.side, item.how, text:sub(1, 60)))
+    end
+    vim.api.nvim_echo({ { table.concat(lines, '\n') } }, true, {})
+  end, forget)
+end
 
 return M

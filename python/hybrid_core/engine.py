@@ -24,6 +24,7 @@ from .caching import mark_cache
 from .chat import SYSTEM_PROMPT, Conversation, Turn
 from .config import Config, builtin_config, default_config_path, display_path, load_config
 from .context import fit, ollama_num_ctx
+from .corrections import Corrections
 from .edits import EditRequest, edit_messages, extract_code, fit_replacement
 from .errors import BackendError, ConfigError, HybridError
 from .keys import KeyResolver, keys_file_readable_by_others
@@ -77,6 +78,7 @@ class Engine:
         self.availability = Availability()
         self.ledger = Ledger(os.path.join(data_dir, "usage.sqlite3")) if data_dir else None
         self.store = ChatStore(os.path.join(data_dir, "chats"), self.secrets) if data_dir else None
+        self.corrections = Corrections(os.path.join(data_dir, "corrections.jsonl") if data_dir else None)
         self._closing = False
         self.accountant = Accountant(self.ledger, self._notify)
         self.windows: dict[tuple[str, str], int | None] = {}  # context windows servers reported
@@ -103,6 +105,10 @@ class Engine:
     def retry(self, chat_id: str, backend: str | None = None) -> None:
         """Redo the chat's last turn, on `backend` when given (privacy still decides)."""
         self._spawn(self._chat(str(chat_id), "", {"retry": True, "backend": backend or None}))
+
+    def corrections_reply(self, reply_id: int, forget: bool = False) -> None:
+        """Reply with the corrections the router learned from (and forget them when asked)."""
+        self._reply(reply_id, self._corrections(forget))
 
     def chat_open(self, reply_id: int, chat_id: str | None = None, exclude: list | None = None) -> None:
         """Reply with a saved chat for the editor to show: `chat_id`, else the newest one not in
@@ -224,6 +230,7 @@ class Engine:
     # -- config -------------------------------------------------------------------
 
     async def _startup(self) -> None:
+        await asyncio.to_thread(self.corrections.load)
         await self._refresh_config()
         if self.config is None:
             self.config = builtin_config(self.config_path)
@@ -295,6 +302,7 @@ class Engine:
     def _apply_defaults(self) -> None:
         cfg = self.config
         self.router = Router(cfg)
+        self.router.corrections = self.corrections
         self.retry_policy = policy_from(cfg.raw.get("retry"))
         self.accountant.configure(cfg, self.router)
         self.windows.clear()
@@ -479,6 +487,7 @@ class Engine:
         if decision.finding and conv.sensitive is None:
             conv.sensitive = decision.finding  # sticky: the history is resent every turn
             self._save(chat_id, {"t": "sensitive", "rule": decision.finding.rule})
+        self._learn(decision, active, redo)
         decision = await self._within_budget(decision)
         turn = Turn(user=decision.text, backend=decision.backend or "", model=decision.model or "")
         conv.turns.append(turn)
@@ -512,6 +521,27 @@ class Engine:
             result["message"] = f"{result['message']} — :HybridRetry tries again"
         turn.status = result["status"]
         self._turn_end(chat_id, result, turn.status)
+
+    def _learn(self, d: Decision, active: str, redo) -> None:
+        """An overruled route is a correction: @cloud / @local in auto mode, or a retry on the other side."""
+        if d.backend is None or d.sensitive or d.side not in ("local", "cloud"):
+            return
+        if d.step == "explicit" and active == "auto":
+            text, how = d.text, f"@{d.side}"
+        elif redo is not None and redo.backend in self.config.backends and active != "auto" \
+                and self.config.backends[redo.backend].kind != d.side:
+            text, how = redo.user, f":HybridRetry {d.backend}"
+        else:
+            return
+        if text.strip():
+            self.loop.run_in_executor(None, self.corrections.record, text, d.side, how)
+
+    async def _corrections(self, forget: bool) -> dict:
+        await self._ready.wait()
+        items = self.corrections.listing()
+        if forget:
+            await asyncio.to_thread(self.corrections.forget)
+        return {"items": items, "forgot": bool(forget)}
 
     def _turn_start(self, chat_id: str, d: Decision) -> None:
         who = self._who(d)

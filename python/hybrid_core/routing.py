@@ -6,7 +6,7 @@ Steps, in order; the first that decides wins (README "Routing", :help hybrid-rou
   -  fixed     not in auto mode: the chosen backend
   3. budget    over budget -> local
   4. size      the prompt does not fit the local context window -> cloud (research role)
-  5. rules     the user's routing.rules
+  5. rules     the user's routing.rules, then what the user taught it (corrections.py)
   6. classifier the trained task classifier (classifier/): the task's kind decides the side; in its
                uncertain band the router model decides when one is configured, else routing.lean
   7. default   local (routing.builtin_rules: false turns the classifier off)
@@ -197,6 +197,7 @@ class Router:
         self.builtin_rules = BUILTIN_RULES if raw.get("builtin_rules", True) is not False else ()
         self.classify = raw.get("builtin_rules", True) is not False
         self.lean = raw.get("lean") or "local"
+        self.corrections = None  # the user's corrections (corrections.py), set by the engine
         self.privacy = PrivacyRules.from_config(config.raw)
 
     # -- the pipeline ---------------------------------------------------------------
@@ -263,6 +264,11 @@ class Router:
                 return to(rule.to, rule.reason, "rules", _role(rule, req.command, role))
         if verdict is not None:
             return to(verdict.side, verdict.reason, "router")
+        learned = self.corrections.match(text) if self.corrections is not None else None
+        if learned:
+            side, times = learned
+            return to(side, f"you sent similar requests to the {side} {times} time{'s' if times > 1 else ''}",
+                      "learned")
         if not self.classify:
             return to("local", "routine edit" if req.command == "ask" else "routine question", "default")
         files = len(set(_FILE.findall(words)))

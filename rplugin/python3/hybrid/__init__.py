@@ -126,6 +126,11 @@ class HybridPlugin:
     def route_reply(self, reply_id, text, opts=None):
         self.engine.route_reply(reply_id, text, opts)
 
+    @pynvim.rpc_export("hybrid_corrections_reply")
+    @_safe
+    def corrections_reply(self, reply_id, forget=False):
+        self.engine.corrections_reply(reply_id, bool(forget))
+
     @pynvim.rpc_export("hybrid_stats", sync=True)
     def stats(self):
         return self.engine.stats()

@@ -1,0 +1,65 @@
+"""The router learns from its user: a correction moves a paraphrase of the same request and not
+an unrelated one; it is kept in data_dir across restarts; privacy is never learned away."""
+
+from engine_harness import engine_for
+from hybrid_core.corrections import Corrections
+from hybrid_core.routing import RouteRequest
+from test_routing import router
+
+ASKED = "rename the fields in this serializer to snake_case"
+PARAPHRASE = "can you rename these serializer fields to snake case"
+UNRELATED = "write a docstring for the parse_header function"
+
+
+def test_a_correction_moves_a_paraphrase_and_not_an_unrelated_request(tmp_path):
+    r = router()
+    assert r.decide(RouteRequest(PARAPHRASE)).side == "local"  # the classifier's own call
+    r.corrections = Corrections(str(tmp_path / "corrections.jsonl"))
+    r.corrections.record(ASKED, "cloud", "@cloud")
+    moved = r.decide(RouteRequest(PARAPHRASE))
+    assert (moved.side, moved.step) == ("cloud", "learned")
+    assert moved.reason == "you sent similar requests to the cloud 1 time"
+    assert r.decide(RouteRequest(UNRELATED)).side == "local"
+
+
+def test_corrections_survive_a_restart_and_can_be_forgotten(tmp_path):
+    path = str(tmp_path / "corrections.jsonl")
+    first = Corrections(path)
+    for _ in range(3):
+        first.record(ASKED, "cloud", "@cloud")
+    again = Corrections(path)
+    again.load()
+    assert again.match(PARAPHRASE) == ("cloud", 3)
+    assert again.forget() == 3
+    assert again.match(PARAPHRASE) is None
+    reloaded = Corrections(path)
+    reloaded.load()
+    assert reloaded.listing() == []
+
+
+def test_privacy_is_never_learned_away(tmp_path):
+    r = router()
+    r.corrections = Corrections(None)
+    for _ in range(5):
+        r.corrections.record("what does DB_PASSWORD=Summer2024! do in this env file", "cloud", "@cloud")
+    d = r.decide(RouteRequest("what does DB_PASSWORD=Winter2025! do in this env file"))
+    assert (d.side, d.step) == ("local", "privacy")
+
+
+def test_at_cloud_in_a_chat_teaches_the_router(tmp_path, ollama, openai, monkeypatch):
+    monkeypatch.setenv("GROQ_API_KEY", "test-key")
+    config = ("defaults: {backend: auto}\nbackend:\n"
+              f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
+              f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
+    eng, sink, _ = engine_for(tmp_path, config)
+    try:
+        assert eng.route(PARAPHRASE)["side"] == "local"
+        eng.chat_send("c", "@cloud " + ASKED)
+        sink.wait(lambda s: s.of("turn_end"))
+        assert len(openai.chat_requests()) == 1
+        sink.wait(lambda s: eng.route(PARAPHRASE)["side"] == "cloud", timeout=5)
+        d = eng.route(PARAPHRASE)
+        assert d["step"] == "learned" and "similar requests to the cloud" in d["reason"]
+        assert (tmp_path / "data" / "corrections.jsonl").exists()
+    finally:
+        eng.shutdown()
