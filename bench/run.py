@@ -11,11 +11,12 @@ import ask_apply  # noqa: E402
 import cold  # noqa: E402
 import cost  # noqa: E402
 import memory  # noqa: E402
+import privacy  # noqa: E402
 import route  # noqa: E402
 import startup  # noqa: E402
 import stream  # noqa: E402
 
-BENCHMARKS = [stream, startup, cold, memory, ask_apply, route, cost]
+BENCHMARKS = [stream, startup, cold, memory, ask_apply, route, privacy, cost]
 
 
 def ms(value: float) -> str:

@@ -34,6 +34,18 @@ SECRETS = {
                                f"{pick(r, ALNUM, 24)}",
     "OpenAI key": lambda r: r.choice(["sk-", "sk-proj-", "sk-svcacct-"]) + pick(r, ALNUM + "_-", r.choice([48, 120, 156])),
     "Anthropic key": lambda r: "sk-ant-api03-" + pick(r, ALNUM + "_-", 93) + "AA",
+    "Stripe key": lambda r: r.choice(["sk_live_", "rk_live_"]) + pick(r, ALNUM, 24),
+    "Google API key": lambda r: "AIza" + pick(r, ALNUM + "_-", 35),
+    "JWT": lambda r: "eyJhbGciOiJIUzI1NiJ9.eyJ" + pick(r, ALNUM, 30) + "." + pick(r, ALNUM + "_-", 43),
+    "URL password": lambda r: f"{r.choice(['postgres', 'mongodb+srv', 'redis', 'amqp', 'https'])}://app:"
+                              f"{pick(r, ALNUM, 10)}9x@db.internal:5432/x",
+    "npm token": lambda r: "npm_" + pick(r, string.ascii_uppercase, 4) + pick(r, ALNUM, 28) + "a1b2",
+    "PyPI token": lambda r: "pypi-AgEIcHlwaS5vcmc" + pick(r, ALNUM + "_-", 60),
+    "Groq key": lambda r: "gsk_" + pick(r, ALNUM, 52),
+    "OpenRouter key": lambda r: "sk-or-v1-" + pick(r, "0123456789abcdef", 64),
+    "Hugging Face token": lambda r: "hf_" + pick(r, string.ascii_uppercase, 4) + pick(r, string.ascii_letters, 30),
+    "password assignment": lambda r: f"\nDB_PASSWORD={pick(r, ALNUM, 8)}!7\n",
+    "Authorization header": lambda r: "\nAuthorization: Bearer " + pick(r, ALNUM, 20) + "9aZ\n",
 }
 
 WORDS = ["the", "deploy", "fails", "def", "return", "x = 1", "{", "}", "é", "日本", "→", "\n", "\t", "//", "#", "'", '"',
@@ -178,5 +190,33 @@ def test_a_chat_that_carried_a_secret_stays_local(tmp_path, ollama, openai, monk
         assert len(openai.chat_requests()) == 1
         notices = [e["message"] for e in sink.of("notify") if e["level"] == "warn"]
         assert "@cloud ignored: a GitHub token in the text, so it goes to ollama (local)" in notices
+    finally:
+        eng.shutdown()
+
+
+def test_the_other_doors_keep_a_secret_local(tmp_path, ollama, openai, monkeypatch):
+    """:HybridRetry on the cloud backend, @cloud, and a preset on the cloud backend: the cloud
+    server receives nothing of a chat that carried a secret."""
+    monkeypatch.setenv("GROQ_API_KEY", "test-key")
+    config = config_for("auto", ollama.url, openai.url) + (
+        "presets:\n  review: {backend: groq, model: fake-model, system: 'You review code.'}\n")
+    eng, sink, _ = engine_for(tmp_path, config)
+    rnd = random.Random("doors")
+    secrets = [SECRETS[kind](rnd) for kind in sorted(SECRETS)]
+    try:
+        for n, secret in enumerate(secrets):
+            chat = f"c{n}"
+            eng.chat_send(chat, f"why does this fail? {secret}")
+            sink.wait(lambda s, chat=chat: [e for e in s.of("turn_end") if e["chat"] == chat])
+            eng.retry(chat, "groq")  # :HybridRetry groq
+            sink.wait(lambda s, chat=chat: len([e for e in s.of("turn_end") if e["chat"] == chat]) == 2)
+            eng.chat_send(chat, "@cloud and now?")
+            sink.wait(lambda s, chat=chat: len([e for e in s.of("turn_end") if e["chat"] == chat]) == 3)
+        eng.set_preset("review")
+        eng.chat_send("p", "the config: " + secrets[0])
+        sink.wait(lambda s: [e for e in s.of("turn_end") if e["chat"] == "p"])
+        assert openai.chat_requests() == []
+        received = ollama.received_text()
+        assert all(s in received for s in secrets)
     finally:
         eng.shutdown()
