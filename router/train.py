@@ -68,6 +68,14 @@ def held_out(rows, key, c=C):
     return pairs
 
 
+def figures(pairs):
+    sides = [(side(t), side(p)) for t, p, _ in pairs]
+    hard = [b for a, b in sides if a == "cloud"]
+    routine = [b for a, b in sides if a == "local"]
+    return {"route": sum(a == b for a, b in sides) / len(sides), "hard_to_cloud": hard.count("cloud") / len(hard),
+            "routine_local": routine.count("local") / len(routine), "rows": len(pairs)}
+
+
 def report(name, pairs):
     sides = [(side(t), side(p)) for t, p, _ in pairs]
     overall = sum(a == b for a, b in sides) / len(sides)
@@ -97,18 +105,21 @@ def main():
         for c in (1, 2, 4, 8, 16, 32):
             report(f"C={c} held-out family", held_out(rows, lambda r: r["family"], c))
         return
+    heldout = None
     if not args.no_eval:
         # Each writer's rows (all their phrasing families) held out whole: the model never saw
         # that person's phrasing. Per-family figures are read from the same predictions.
-        _, per = report("held-out writer", held_out(rows, lambda r: r["family"].split(":")[0]))
         pairs = held_out(rows, lambda r: r["family"].split(":")[0])
+        report("held-out writer", pairs)
         fam = collections.defaultdict(list)
         for (t, p, _), r in zip(pairs, sorted(rows, key=lambda r: r["family"].split(":")[0]), strict=True):
             fam[r["family"]].append(side(t) == side(p))
         for g, v in sorted(fam.items(), key=lambda kv: sum(kv[1]) / len(kv[1])):
             print(f"    {g:26} {sum(v) / len(v):.1%}")
+        heldout = {"by": "writer", **figures(pairs),
+                   "worst_family": min(((sum(v) / len(v)), g) for g, v in fam.items())}
     model = fit(rows)
-    path = write_model(list(model.classes_), model.coef_, model.intercept_)
+    path = write_model(list(model.classes_), model.coef_, model.intercept_, heldout)
     print(f"wrote {os.path.relpath(path, ROOT)}")
 
 

@@ -25,7 +25,7 @@ from .tokens import estimate_tokens
 SIDES = ("local", "cloud")
 DEFAULT_ROUTER_TIMEOUT = 1.5
 DEFAULT_COOLDOWN = 30.0
-UNCERTAIN = (0.35, 0.65)  # the cloud probability where the classifier is not sure
+UNCERTAIN = (0.25, 0.65)  # the cloud probability where the classifier is not sure
 ASSUMED_LOCAL_CONTEXT = 8192  # tokens, when the local backend has no context_window
 OUTPUT_RESERVE = 1024         # tokens kept free for the answer
 RULE_TEXT_LIMIT = 4000        # the request's own words beyond this are not read by the rules
@@ -119,7 +119,8 @@ _BUILTIN = [
 
 def _compile(pattern: str) -> re.Pattern:
     # Whole words, any case: "format" does not fire inside "information".
-    return re.compile(rf"(?<![\w-])(?:{pattern})(?![\w])", re.IGNORECASE)
+    # Whole words, not part of a name: "heisenbug" is a word, heisenbug-x is a package.
+    return re.compile(rf"(?<![\w-])(?:{pattern})(?![\w]|-\w)", re.IGNORECASE)
 
 
 BUILTIN_RULES = tuple(

@@ -54,7 +54,7 @@ class Prediction:
         return NAMES[label], p
 
 
-def write_model(classes, coef, intercept) -> str:
+def write_model(classes, coef, intercept, heldout: dict | None = None) -> str:
     """Quantize and store a trained model (called by router/train.py)."""
     scale = float(max(abs(coef).max(), abs(intercept).max())) / 127.0
     q = (coef / scale).round().clip(-127, 127).astype("int8")  # classes x buckets
@@ -66,7 +66,7 @@ def write_model(classes, coef, intercept) -> str:
         f.write(weights.tobytes())
     with open(MODEL_JSON, "w") as f:
         json.dump({"classes": list(classes), "scale": scale, "buckets": len(used),
-                   "intercept": [float(x) for x in intercept]}, f, indent=1)
+                   "intercept": [float(x) for x in intercept], "heldout": heldout}, f, indent=1)
     return MODEL_BIN
 
 
