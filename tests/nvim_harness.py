@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import threading
@@ -158,3 +159,11 @@ class Editor:
             self.nvim.close()
         except Exception:
             pass
+
+
+_CLASSIFIER_NOTE = re.compile(r" \((?:0\.\d\d|classifier unsure: 0\.\d\d)\)|; unsure, routing\.lean")
+
+
+def plain(header: str) -> str:
+    """A header or reason without the classifier's confidence: `complex debugging (0.86)` -> `complex debugging`."""
+    return _CLASSIFIER_NOTE.sub("", header)

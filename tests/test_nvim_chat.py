@@ -5,6 +5,7 @@ import time
 import pytest
 
 from fakeservers import free_port
+from nvim_harness import plain
 
 pytestmark = pytest.mark.nvim
 
@@ -354,5 +355,6 @@ def test_a_preset_or_a_retry_on_a_named_backend_says_so_in_the_header(editor, ol
     ed.wait(lambda: ed.chat_lines()[-2:] == ["## You", ""] and len(openai.chat_requests()) == 1
             and not ed.status()["busy"], what="the retry")
     headers = [line for line in ed.chat_lines() if line.startswith("## ") and line != "## You"]
-    assert headers == ["## local · ollama · fake-model · preset review", "## local · ollama · fake-model · refactoring",
+    assert [plain(h) for h in headers] == ["## local · ollama · fake-model · preset review",
+                                          "## local · ollama · fake-model · refactoring",
                        "## cloud · groq · fake-model · retry on groq"]

@@ -25,7 +25,7 @@ from .tokens import estimate_tokens
 SIDES = ("local", "cloud")
 DEFAULT_ROUTER_TIMEOUT = 1.5
 DEFAULT_COOLDOWN = 30.0
-UNCERTAIN = (0.25, 0.65)  # the cloud probability where the classifier is not sure
+UNCERTAIN = (0.2, 0.65)  # the cloud probability where the classifier is not sure
 ASSUMED_LOCAL_CONTEXT = 8192  # tokens, when the local backend has no context_window
 OUTPUT_RESERVE = 1024         # tokens kept free for the answer
 RULE_TEXT_LIMIT = 4000        # the request's own words beyond this are not read by the rules
@@ -287,7 +287,7 @@ class Router:
         if uncertain:
             rule = self._tie_break(words, req, code_lines)
             if rule is not None:
-                decision = to(rule.to, f"{rule.reason} (classifier unsure: {pred.cloud:.2f})", "rules",
+                decision = to(rule.to, f"{rule.reason} (classifier unsure: {pred.cloud:.2f})", "classifier",
                               _role(rule, req.command, role))
                 decision.router_model = self._router_model()
                 return decision
