@@ -454,6 +454,7 @@ class Engine:
             raise HybridError(busy_message)
         self.tasks[stream_id] = asyncio.current_task()
         try:
+            await self._ready.wait()  # sent as the host starts: wait for the config and the restored choice
             await self._refresh_config()
             yield
         finally:
