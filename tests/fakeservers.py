@@ -38,6 +38,7 @@ class FakeServer:
         self.raw_ctype = ""
         self.raw_delay = 0.0
         self.api_key: str | None = None
+        self.refuse_with = None  # given key -> (content type, body): how a wrong key is refused (401)
         self.models = ["fake-model", "other-model"]
         self.context_length = 32768  # what Ollama's /api/show reports in model_info
         self.model_replies: dict[str, str] = {}  # a reply per model (e.g. a router model's verdict)
@@ -216,6 +217,10 @@ class FakeServer:
         if h.headers.get("Authorization") == f"Bearer {self.api_key}":
             return True
         given = (h.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if self.refuse_with is not None:
+            ctype, body = self.refuse_with(given)
+            self.send_raw(h, 401, body, ctype)
+            return False
         self.send_json(h, 401, {"error": {  # echoing the key, as careless proxies do
             "message": f"Incorrect API key provided: {given}.", "type": "invalid_request_error",
             "param": None, "code": "invalid_api_key"}})

@@ -209,3 +209,24 @@ def test_env_hybrid_config_is_the_default_path(monkeypatch, tmp_path):
     assert default_config_path() == str(tmp_path / "x.yaml")
     monkeypatch.delenv("HYBRID_CONFIG")
     assert default_config_path() == os.path.expanduser("~/.config/hybrid/setup.yaml")
+
+
+@pytest.mark.parametrize("value", [
+    "sk-proj-Qm8vT2xLp9RzK4wN7cYb1HdF6gJ3",  # not a variable name at all
+    "gsk_8fJ2kLmN4pQ7rS1tV3wX5yZ9aB2cD4eF6g",  # a Groq key is shaped like a variable name
+    "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+    "a8f3c91e7b2d4f6a9c0e1b3d5f7a9c1e",  # hex, lower case with digits
+])
+def test_a_key_in_api_key_env_is_named_by_its_shape_never_echoed(tmp_path, value):
+    text = ("backend:\n  groq: {type: openai, base_url: 'https://api.groq.com/openai/v1', default_model: m, "
+            f"api_key_env: '{value}'}}\n")
+    said = error_of(text, tmp_path)
+    assert "backend.groq.api_key_env: got a value that looks like a key, not a variable name" in said
+    assert "(e.g. GROQ_API_KEY)" in said
+    assert not any(value[i:i + 8] in said for i in range(len(value) - 7))
+
+
+@pytest.mark.parametrize("name", ["GROQ_API_KEY", "MY_COMPANY_LLM_PROXY_TOKEN_2", "openai_key", "OPENROUTER_API_KEY_2024"])
+def test_variable_names_are_still_taken(tmp_path, name):
+    text = f"backend:\n  g: {{type: openai, base_url: 'https://h/v1', default_model: m, api_key_env: {name}}}\n"
+    assert parse_config(text, str(tmp_path / "setup.yaml")).backends["g"].api_key_env == name

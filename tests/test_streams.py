@@ -104,3 +104,13 @@ def test_sse_crlf_split_between_chunks_is_one_line_end():
     d = SSEDecoder()
     events = d.feed(b"data: a\r") + d.feed(b"\n\r") + d.feed(b"\n")
     assert [e.data for e in events] == ["a"]
+
+
+# -- issue 16: a bad line's sample is masked before it is cut -----------------------------------
+
+
+def test_a_bad_line_keeps_its_sample_for_a_masked_message():
+    with pytest.raises(StreamFormatError) as caught:
+        NDJSONDecoder().feed(b"Bearer sk-secret-1234567890 rejected\n")
+    assert caught.value.describe(lambda s, n: s.replace("sk-secret-1234567890", "[redacted]")[:n]) == \
+        "not JSON: 'Bearer [redacted] rejected'"

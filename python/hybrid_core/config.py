@@ -20,6 +20,9 @@ BACKEND_TYPES = ("ollama", "openai")
 ROLES = ("router", "query", "editor", "research")
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 120.0
+# A key pasted where a variable name belongs: a provider's key prefix, or a long run with lower case
+# and digits (variable names are upper-case words). Such a value is never echoed back.
+_KEY_PREFIX = re.compile(r"(sk|gsk|xai|hf|ghp|gho|github_pat|glpat|pplx|nvapi|csk|fw|r8|AIza)[-_]?[A-Za-z0-9]")
 
 
 def default_config_path() -> str:
@@ -149,6 +152,16 @@ def infer_local(btype: str, parts, models: list[str]) -> tuple[bool, str]:
     if cloudy:
         return False, f"inferred: serves a cloud model ({cloudy}), so it is a proxy; set local: true if not"
     return True, "inferred: on this machine (loopback)"
+
+
+def looks_like_key(value: str) -> bool:
+    """True for an API key pasted where an environment variable's name belongs."""
+    value = value.strip()
+    if len(value) < 16 or any(c.isspace() for c in value):
+        return False
+    if _KEY_PREFIX.match(value) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return True
+    return len(value) >= 20 and any(c.islower() for c in value) and sum(c.isdigit() for c in value) >= 3
 
 
 def _is_loopback(host: str) -> bool:
@@ -289,9 +302,7 @@ class _Validator:
             local, local_why = infer_local(btype, parts, [model, *agent_models.values()])
         elif not isinstance(local, bool):
             self.fail(f"{key}.local", f"expected true or false, got {_show(local)}")
-        env = self.string(raw.get("api_key_env"), f"{key}.api_key_env")
-        if env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
-            self.fail(f"{key}.api_key_env", f"expected an environment variable name, got {_show(env)}")
+        env = self.api_key_env(raw.get("api_key_env"), f"{key}.api_key_env", name)
         cmd = self.string(raw.get("api_key_cmd"), f"{key}.api_key_cmd")
         window = raw.get("context_window")
         if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window <= 0):
@@ -321,6 +332,18 @@ class _Validator:
             autostart=autostart, command=[str(a) for a in command] if command else None,
             keep_alive=self.keep_alive(raw.get("keep_alive"), f"{key}.keep_alive", btype), warm_up=warm_up,
         )
+
+    def api_key_env(self, value, key: str, name: str) -> str | None:
+        """The name of the variable that holds the key. A key pasted here is never echoed back (the
+        error goes to the log and checkhealth too): only its shape is named."""
+        if isinstance(value, str) and looks_like_key(value):
+            example = re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_API_KEY"
+            self.fail(key, f"got a value that looks like a key, not a variable name; put the key in keys.yaml "
+                           f"or the environment and its variable's name here (e.g. {example})")
+        env = self.string(value, key)
+        if env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+            self.fail(key, f"expected an environment variable name, got {_show(env)}")
+        return env
 
     def keep_alive(self, value, key: str, btype: str) -> str | float | None:
         """Ollama's keep_alive: a duration ("30m", "2h", "90s") or seconds; negative keeps the model loaded."""

@@ -742,6 +742,7 @@ class Engine:
         name, model = decision.backend, decision.model
         backend_cfg = self.config.backends.get(name)
         sent, answer = messages, []
+        masker = self.secrets.stream()  # a key echoed in the answer is masked, even split across events
         try:
             if backend_cfg is None:
                 raise HybridError(f"backend {name!r} is no longer in {display_path(self.config_path)}")
@@ -761,9 +762,7 @@ class Engine:
                         if isinstance(event, Delta):
                             if ttft is None:
                                 ttft = time.monotonic() - started
-                            answer.append(event.text)
-                            on_text(event.text)
-                            self._put({"type": "delta", "chat": stream_id, "text": event.text})
+                            self._answer(stream_id, masker.feed(event.text), answer, on_text)
                         elif isinstance(event, Usage):
                             usage = event
                         elif isinstance(event, Finish):
@@ -789,6 +788,7 @@ class Engine:
         except Exception as e:
             log.exception("request failed")
             status, message = "error", self._internal(e)
+        self._answer(stream_id, masker.flush(), answer, on_text)
         row = None
         if backend_cfg is not None:
             row = self.accountant.record(backend_cfg, model, decision.role, decision.reason, Outcome(
@@ -804,6 +804,12 @@ class Engine:
         }
         return {"status": status, "message": message, "finish_reason": finish, "last": self.last,
                 "got_text": ttft is not None}
+
+    def _answer(self, stream_id: str, text: str, answer: list[str], on_text) -> None:
+        if text:
+            answer.append(text)
+            on_text(text)
+            self._put({"type": "delta", "chat": stream_id, "text": text})
 
     # -- context ----------------------------------------------------------------------------
 

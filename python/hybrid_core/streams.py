@@ -7,15 +7,33 @@ character) and return only complete items; neither does I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import NamedTuple
 
 # A line longer than this is an unreadable server, not an answer; we stop rather than
 # let one line take all memory.
 MAX_LINE_BYTES = 16 * 1024 * 1024
+SAMPLE_CHARS = 1024  # of a bad line, kept for the message (masked, then cut to 80)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text[:limit]
 
 
 class StreamFormatError(ValueError):
-    """The bytes are not the format they claim to be."""
+    """The bytes are not the format they claim to be. `sample` is the offending text, kept whole
+    enough that a key in it can be masked before it is cut for the message."""
+
+    def __init__(self, what: str, sample: str = ""):
+        super().__init__(what)
+        self.what = what
+        self.sample = sample[:SAMPLE_CHARS]
+
+    def describe(self, clip: Callable[[str, int], str] = _cut) -> str:
+        return f"{self.what}: {clip(self.sample, 80)!r}" if self.sample else self.what
+
+    def __str__(self) -> str:
+        return self.describe()
 
 
 def _decode(line: bytes) -> str:
@@ -65,9 +83,9 @@ class NDJSONDecoder:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError:
-            raise StreamFormatError(f"not JSON: {text[:80]!r}") from None
+            raise StreamFormatError("not JSON", text) from None
         if not isinstance(obj, dict):
-            raise StreamFormatError(f"expected a JSON object, got {text[:80]!r}")
+            raise StreamFormatError("expected a JSON object, got", text)
         return obj
 
 

@@ -26,7 +26,7 @@ from ..errors import (
     ServerError,
     StreamError,
 )
-from ..redact import mask
+from ..redact import clipped
 from ..streams import StreamFormatError
 
 MAX_ERROR_BODY = 64 * 1024
@@ -101,27 +101,30 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def error_text(body: bytes) -> str:
-    """The server's own words from an error body, in any of the usual shapes."""
-    text = body[:MAX_ERROR_BODY].decode("utf-8", errors="replace").strip()
+def error_text(body: bytes | str, secret: str | None = None) -> str:
+    """The server's own words from an error body, in any of the usual shapes. They are cut
+    short, and `secret` (the key sent) is masked before the cut, so no part of it is left at the edge."""
+    if isinstance(body, bytes):
+        body = body[:MAX_ERROR_BODY].decode("utf-8", errors="replace")
+    text = body[:MAX_ERROR_BODY].strip()
     try:
         data = json.loads(text)
     except ValueError:
         if text.lstrip().startswith("<"):
             return "an HTML page instead of an API answer"
-        return " ".join(text.split())[:200]
-    return message_of(data) or " ".join(text.split())[:200]
+        return clipped(" ".join(text.split()), 200, secret)
+    return message_of(data, secret) or clipped(" ".join(text.split()), 200, secret)
 
 
-def message_of(data) -> str:
+def message_of(data, secret: str | None = None) -> str:
     if isinstance(data, dict):
         err = data.get("error", data.get("detail", data.get("message")))
         if isinstance(err, dict):
-            return str(err.get("message") or err.get("msg") or err.get("code") or json.dumps(err))[:300]
+            return clipped(str(err.get("message") or err.get("msg") or err.get("code") or json.dumps(err)), 300, secret)
         if isinstance(err, list) and err:
-            return message_of({"error": err[0]})
+            return message_of({"error": err[0]}, secret)
         if err:
-            return str(err)[:300]
+            return clipped(str(err), 300, secret)
     return ""
 
 
@@ -199,7 +202,7 @@ class Backend:
         try:
             yield
         except StreamFormatError as e:
-            raise StreamError(self.name, f"unreadable stream from {safe_url(url)}: {e}") from None
+            raise StreamError(self.name, f"unreadable stream from {safe_url(url)}: {e.describe(self.clip)}") from None
         except httpx.ReadTimeout:
             raise self.read_timeout(url) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
@@ -210,6 +213,10 @@ class Backend:
             raise ConnectError(self.name, f"{safe_url(self.cfg.base_url)} closed the connection without "
                                           "answering") from None
 
+    def clip(self, text: str, limit: int) -> str:
+        """`text` cut to `limit` characters for a message, this backend's key masked before the cut."""
+        return clipped(text, limit, self.api_key)
+
     async def get_json(self, url: str, body: dict | None = None, model: str = ""):
         """GET `url` (POST `body` when given) and decode the JSON answer."""
         async with self.http_errors(url):
@@ -219,7 +226,7 @@ class Backend:
         try:
             return resp.json()
         except ValueError:
-            raise StreamError(self.name, f"{safe_url(url)} did not answer with JSON: {error_text(resp.content)}") from None
+            raise StreamError(self.name, f"{safe_url(url)} did not answer with JSON: {self.said(resp.content)}") from None
 
     # -- errors a user can act on -------------------------------------------------
 
@@ -268,9 +275,13 @@ class Backend:
             return StreamError(self.name, f"{safe_url(url)} answered with an HTML page, not a stream — check base_url")
         return None
 
+    def said(self, body: bytes | str) -> str:
+        """The server's words for a message; some proxies echo the key they refused, so it is masked."""
+        return error_text(body, self.api_key)
+
     def status_error(self, response: httpx.Response, body: bytes, model: str) -> BackendError:
         status = response.status_code
-        said = mask(error_text(body) or "no details", self.api_key)  # some proxies echo the key they refused
+        said = self.said(body) or "no details"
         if 300 <= status < 400:
             target = response.headers.get("location", "")
             if target.lower().startswith("https:") and httpx.URL(target).host == response.request.url.host:

@@ -78,7 +78,7 @@ class OllamaBackend(Backend):
 
     def _events(self, obj: dict):
         if obj.get("error"):
-            raise StreamError(self.name, f"error from the server: {obj['error']}")
+            raise StreamError(self.name, f"error from the server: {self.clip(str(obj['error']), 300)}")
         message = obj.get("message") or {}
         text = message.get("content") if isinstance(message, dict) else None
         if text:

@@ -12,7 +12,7 @@ import httpx
 
 from ..errors import StreamError
 from ..streams import SSEDecoder
-from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, error_text, message_of
+from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, message_of
 
 
 class OpenAIBackend(Backend):
@@ -37,7 +37,7 @@ class OpenAIBackend(Backend):
                 raise error
             if "json" in ctype and "event-stream" not in ctype:
                 # Some proxies answer errors as plain JSON with status 200.
-                said = error_text(await resp.aread())
+                said = self.said(await resp.aread())
                 raise StreamError(self.name, f"expected a stream, got JSON: {said}")
             reason = None
             batches = self.chunks(resp, url, SSEDecoder())
@@ -64,11 +64,11 @@ class OpenAIBackend(Backend):
         try:
             obj = json.loads(data)
         except ValueError:
-            raise StreamError(self.name, f"unreadable event in the stream: {data[:80]!r}") from None
+            raise StreamError(self.name, f"unreadable event in the stream: {self.clip(data, 80)!r}") from None
         if not isinstance(obj, dict):
             return
         if obj.get("error") or event_name == "error":
-            raise StreamError(self.name, f"error from the server: {message_of(obj) or data[:200]}")
+            raise StreamError(self.name, f"error from the server: {message_of(obj, self.api_key) or self.clip(data, 200)}")
         for choice in obj.get("choices") or []:
             delta = choice.get("delta") or {}
             text = delta.get("content")
