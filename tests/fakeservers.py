@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import select
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,11 @@ MAX_STREAM_SECONDS = 30  # every scripted stream stops by itself
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # A client that hangs up mid-stream (a cancel) is not a server failure worth a traceback.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 class FakeServer:
@@ -34,9 +40,12 @@ class FakeServer:
         self.status_body = b""
         self.headers: dict[str, str] = {}
         self.fail_first = 0  # with mode "status": only the first N chat requests fail, then normal
-        self.raw_stream: list[bytes] | None = None  # hostile servers: these exact chunks, then the end
+        # hostile servers: these exact chunks, then the end (a function: called for a fresh iterable
+        # of them, so a body of hundreds of MB is made as it is sent)
+        self.raw_stream: list[bytes] | None = None
         self.raw_ctype = ""
         self.raw_delay = 0.0
+        self.raw_headers: dict[str, str] = {}  # sent with the raw stream (Content-Encoding: gzip, say)
         self.api_key: str | None = None
         self.refuse_with = None  # given key -> (content type, body): how a wrong key is refused (401)
         self.models = ["fake-model", "other-model"]
@@ -157,11 +166,13 @@ class FakeServer:
         h.end_headers()
         h.wfile.write(data)
 
-    def begin_stream(self, h, ctype: str):
+    def begin_stream(self, h, ctype: str, extra: dict | None = None):
         h.send_response(200)
         h.send_header("Content-Type", ctype)
         h.send_header("Transfer-Encoding", "chunked")
         h.send_header("Cache-Control", "no-cache")
+        for k, v in (extra or {}).items():
+            h.send_header(k, v)
         h.end_headers()
         self.stream_started.set()
         h.streamed = True
@@ -233,9 +244,10 @@ class FakeServer:
             return True
         if self.raw_stream is None:
             return False
-        self.begin_stream(h, self.raw_ctype or ("application/x-ndjson" if self.protocol == "ollama" else "text/event-stream"))
+        self.begin_stream(h, self.raw_ctype or ("application/x-ndjson" if self.protocol == "ollama" else "text/event-stream"),
+                          self.raw_headers)
         deadline = time.monotonic() + MAX_STREAM_SECONDS
-        for piece in self.raw_stream:
+        for piece in self.raw_stream() if callable(self.raw_stream) else self.raw_stream:
             if not self.chunk(h, piece) or time.monotonic() > deadline:
                 return True
             if self.raw_delay:

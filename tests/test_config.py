@@ -211,6 +211,26 @@ def test_env_hybrid_config_is_the_default_path(monkeypatch, tmp_path):
     assert default_config_path() == os.path.expanduser("~/.config/hybrid/setup.yaml")
 
 
+def test_max_answer_mb_defaults_to_20_and_is_set_per_backend_or_in_defaults(tmp_path):
+    text = ("defaults: {max_answer_mb: 5}\nbackend:\n"
+            "  a: {type: ollama, base_url: 'http://h', default_model: m}\n"
+            "  b: {type: ollama, base_url: 'http://h', default_model: m, max_answer_mb: 0.5}\n")
+    cfg = parse_config(text, str(tmp_path / "setup.yaml"))
+    assert (cfg.backends["a"].max_answer_mb, cfg.backends["b"].max_answer_mb) == (5, 0.5)
+    plain = parse_config("backend:\n  a: {type: ollama, base_url: 'http://h', default_model: m}\n", "setup.yaml")
+    assert plain.backends["a"].max_answer_mb == 20
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("defaults: {max_answer_mb: 0}\nbackend:\n  o: {type: ollama, base_url: 'http://h', default_model: m}\n",
+     "setup.yaml: defaults.max_answer_mb: expected a positive number of MB, got 0"),
+    ("backend:\n  o: {type: ollama, base_url: 'http://h', default_model: m, max_answer_mb: lots}\n",
+     "setup.yaml: backend.o.max_answer_mb: expected a positive number of MB, got 'lots'"),
+])
+def test_a_bad_max_answer_mb_names_its_key(tmp_path, text, expected):
+    assert expected in error_of(text, tmp_path)
+
+
 @pytest.mark.parametrize("value", [
     "sk-proj-Qm8vT2xLp9RzK4wN7cYb1HdF6gJ3",  # not a variable name at all
     "gsk_8fJ2kLmN4pQ7rS1tV3wX5yZ9aB2cD4eF6g",  # a Groq key is shaped like a variable name

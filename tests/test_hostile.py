@@ -3,6 +3,7 @@ message, the editor keeps answering while it streams, and the host's memory stay
 
 import json
 import time
+import zlib
 
 import pytest
 
@@ -10,14 +11,108 @@ pytestmark = pytest.mark.nvim
 
 KEY = {"O_API_KEY": "test-key-hostile"}
 FREEZE = 1.0  # seconds: an editor that takes longer than this to answer a call is frozen
+P99 = 0.1  # seconds: 99% of the calls to the editor answer within this while a stream runs
+PEAK_MB = 150  # the host's peak RSS (it idles at about 50 MB)
 
 
-def config(server, read_timeout=10):
+def config(server, read_timeout=10, extra=""):
     if server.protocol == "ollama":
         backend = f"o: {{type: ollama, base_url: '{server.url}', default_model: fake-model}}"
     else:
         backend = f"o: {{type: openai, base_url: '{server.url}/v1', default_model: fake-model, local: false}}"
-    return f"defaults: {{read_timeout: {read_timeout}}}\nbackend:\n  {backend}\n"
+    return f"defaults: {{read_timeout: {read_timeout}{extra}}}\nbackend:\n  {backend}\n"
+
+
+class Latency:
+    """Times a trivial call to the editor, again and again, while something else goes on; and,
+    inside the editor, the longest its loop was held up (a 10 ms timer that fires late)."""
+
+    def __init__(self, ed):
+        self.ed = ed
+        self.samples: list[float] = []
+        ed.lua("""
+          if _G.test_stall_timer then _G.test_stall_timer:close() end
+          local last = vim.uv.hrtime()
+          _G.test_stall = 0
+          _G.test_stall_timer = vim.uv.new_timer()
+          _G.test_stall_timer:start(10, 10, function()
+            local now = vim.uv.hrtime()
+            _G.test_stall = math.max(_G.test_stall, (now - last) / 1e9 - 0.01)
+            last = now
+          end)
+        """)
+
+    @property
+    def stall(self) -> float:
+        """Seconds: the longest the editor's loop could not run (by its own clock)."""
+        return self.ed.lua("return _G.test_stall")
+
+    def sample(self):
+        t0 = time.monotonic()
+        self.ed.nvim.eval("1")
+        self.samples.append(time.monotonic() - t0)
+
+    def until(self, pred, timeout: float, what: str):
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sample()
+            value = pred()
+            if value:
+                return value
+            assert time.monotonic() < deadline, f"timed out waiting for {what}; chat: {self.ed.chat_lines()[-5:]!r}"
+            time.sleep(0.005)
+
+    def during(self, seconds: float):
+        end = time.monotonic() + seconds
+        self.until(lambda: time.monotonic() > end, seconds + 60, "the time to pass")
+
+    @property
+    def worst(self) -> float:
+        return max(self.samples)
+
+    @property
+    def p99(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[int(0.99 * (len(ordered) - 1))]
+
+
+def host_pid(ed) -> int:
+    return ed.lua("return vim.fn.jobpid(require('hybrid.host').channel())")
+
+
+def host_status_mb(ed, field: str) -> float:
+    for line in open(f"/proc/{host_pid(ed)}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field}")
+
+
+def peak_rss_mb(ed) -> float:
+    """The most memory the host has held since it started (it starts with each test's Neovim)."""
+    return host_status_mb(ed, "VmHWM")
+
+
+def cancel_seconds(ed) -> float:
+    """:HybridCancel, and the time until the chat shows the answer cancelled and nothing runs."""
+    t0 = time.monotonic()
+    ed.cmd("HybridCancel")
+    ed.wait(lambda: "_[cancelled]_" in ed.chat_lines() and not ed.status()["busy"], 60, "the cancel")
+    return time.monotonic() - t0
+
+
+def first_chunk(protocol: str, text: str) -> bytes:
+    """One piece of answer text in the server's format."""
+    if protocol == "ollama":
+        return json.dumps({"message": {"role": "assistant", "content": text}, "done": False}).encode() + b"\n"
+    event = {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+    return b"data: " + json.dumps(event).encode() + b"\n\n"
+
+
+def answer_lines(lines):
+    """The answer's buffer lines: between its header and the blank line before the closing prompt."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("## local") or line.startswith("## cloud"))
+    end = len(lines) - 1 - lines[::-1].index("## You")
+    return lines[start + 1:end - 1]
 
 
 def answer_of(lines):
@@ -27,31 +122,32 @@ def answer_of(lines):
     return "\n".join(lines[start + 1:end - 1])
 
 
+def watch_answer(ed, text="hi", timeout=60):
+    """Send `text`; until the answer ends, time a trivial call to the editor. Returns (lines, Latency)."""
+    ed.cmd(f"HybridChat {text}")
+    watch = Latency(ed)
+
+    def ended():  # cheap, as it runs in the editor between the timed calls: a fresh prompt, nothing running
+        return ed.lua("""
+          local b = require('hybrid.chat').buf()
+          if not b or require('hybrid').status().busy then return false end
+          local n = vim.api.nvim_buf_line_count(b)
+          local tail = vim.api.nvim_buf_get_lines(b, math.max(n - 2, 0), n, false)
+          return n > 2 and tail[1] == '## You' and tail[2] == ''  -- (2 lines: not sent yet)
+        """)
+
+    watch.until(ended, timeout, "the end of the answer")
+    return ed.chat_lines(), watch
+
+
 def ask_and_watch(ed, text="hi", timeout=60):
     """Send `text`; until the answer ends, time a trivial call to the editor. Returns (lines, worst)."""
-    ed.cmd(f"HybridChat {text}")
-    worst = 0.0
-    deadline = time.monotonic() + timeout
-    while True:
-        t0 = time.monotonic()
-        ed.nvim.eval("1")
-        worst = max(worst, time.monotonic() - t0)
-        busy = ed.status()["busy"]
-        count = ed.lua("local b = require('hybrid.chat').buf(); "
-                       "return b and #vim.tbl_filter(function(l) return l == '## You' end, "
-                       "vim.api.nvim_buf_get_lines(b, 0, -1, false)) or 0")
-        if count >= 2 and not busy:
-            return ed.chat_lines(), worst
-        assert time.monotonic() < deadline, "the answer did not end"
-        time.sleep(0.005)
+    lines, watch = watch_answer(ed, text, timeout)
+    return lines, watch.worst
 
 
 def host_rss_mb(ed) -> float:
-    pid = ed.lua("return vim.fn.jobpid(require('hybrid.host').channel())")
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
+    return host_status_mb(ed, "VmRSS")
 
 
 @pytest.mark.parametrize("server", ["ollama", "openai"])
@@ -73,7 +169,7 @@ def test_100000_tiny_chunks(editor, openai):
     openai.chunk_size = 1
     ed = editor(config(openai), env=KEY)
     lines, worst = ask_and_watch(ed)
-    assert answer_of(lines) == openai.reply
+    assert "".join(answer_lines(lines)) == openai.reply  # (shown in lines of 1000 bytes)
     assert worst < FREEZE
 
 
@@ -84,7 +180,7 @@ def test_a_line_of_1_mb(editor, request, server):
     srv.chunk_size = 1_000_000  # one event, one line of a megabyte
     ed = editor(config(srv), env=KEY)
     lines, worst = ask_and_watch(ed)
-    assert answer_of(lines) == srv.reply
+    assert "".join(answer_lines(lines)) == srv.reply
     assert worst < FREEZE
 
 
@@ -133,3 +229,91 @@ def test_html_with_status_200(editor, request, server):
     assert any(line.startswith(f"> **error:** o: {srv.url}{path} answered with an HTML page, not a stream — check base_url")
                for line in lines)
     assert ed.messages("error") == [m for m in ed.messages("error") if "\n" not in m]
+
+
+# -- issue 16: bounded memory, prompt cancel, a responsive editor ------------------------------
+
+def gzip_flood(first: bytes, megabytes: int) -> list[bytes]:
+    """A gzip body: `first`, then `megabytes` MB of newlines (2 MB on the wire), in 64 KB chunks."""
+    z = zlib.compressobj(1, zlib.DEFLATED, 31)
+    body = z.compress(first) + b"".join(z.compress(b"\n" * (1 << 20)) for _ in range(megabytes)) + z.flush()
+    return [body[i:i + 65536] for i in range(0, len(body), 65536)]
+
+
+@pytest.mark.parametrize("server", ["ollama", "openai"])
+def test_a_gzip_body_that_inflates_to_512_mb_of_newlines(editor, request, server):
+    # Decoded a piece at a time, with the loop's turn between pieces: memory stays flat, the
+    # editor answers, and a cancel lands at once (it took 14-55 s, and the host 685 MB).
+    srv = request.getfixturevalue(server)
+    srv.raw_stream = gzip_flood(first_chunk(server, "before the flood"), 512)
+    srv.raw_headers = {"Content-Encoding": "gzip"}
+    ed = editor(config(srv, read_timeout=60), env=KEY)
+    ed.cmd("HybridChat hi")
+    watch = Latency(ed)
+    watch.until(lambda: "before the flood" in ed.chat_lines(), 30, "the text before the flood")
+    watch.during(2.0)  # the host inflates newlines all this time
+    assert ed.status()["busy"]
+    took = cancel_seconds(ed)
+    peak = peak_rss_mb(ed)
+    print(f"{server}: cancel {took * 1000:.0f} ms, host peak {peak:.0f} MB, editor p99 {watch.p99 * 1000:.1f} ms")
+    assert took < 1.0
+    assert watch.p99 < P99
+    assert peak < PEAK_MB
+    assert ed.messages("error") == []
+
+
+def test_an_answer_past_max_answer_mb_ends_with_one_line(editor, openai):
+    openai.reply = ("0123456789abcdef" * 8 + "\n") * 24000  # 3.1 MB
+    openai.chunk_size = 16384
+    ed = editor(config(openai, extra=", max_answer_mb: 1"), env=KEY)
+    lines, watch = watch_answer(ed)
+    message = "o: the answer passed 1 MB, so the rest was not read (raise backend.o.max_answer_mb)"
+    assert [line for line in lines if line.startswith("> **error:**")] == [
+        f"> **error:** {message} — :HybridRetry tries again"]
+    assert len(ed.messages("error")) == 1 and message in ed.messages("error")[0]
+    shown = "\n".join(answer_lines(lines)[:-2])  # the text above the error line
+    assert 900_000 < len(shown) <= 1_000_000 and openai.reply.startswith(shown)
+    assert watch.p99 < P99
+    assert peak_rss_mb(ed) < PEAK_MB
+
+
+def test_an_sse_event_that_never_ends(editor, openai):
+    # 400 MB of data: lines and no blank line to end the event: capped as a line is.
+    def endless():
+        yield first_chunk("openai", "before the endless event")
+        chunk = (b"data: " + b"x" * 58 + b"\n") * 1000
+        for _ in range(400_000_000 // len(chunk)):
+            yield chunk
+
+    openai.raw_stream = endless
+    ed = editor(config(openai), env=KEY)
+    lines, watch = watch_answer(ed)
+    assert "before the endless event" in lines
+    assert any(line.startswith(f"> **error:** o: unreadable stream from {openai.url}/v1/chat/completions: "
+                               "an event longer than 16777216 bytes (no blank line ends it)") for line in lines)
+    peak = peak_rss_mb(ed)
+    print(f"endless event: host peak {peak:.0f} MB, editor p99 {watch.p99 * 1000:.1f} ms")
+    assert peak < PEAK_MB
+    assert watch.p99 < P99
+
+
+def test_10_mb_without_a_newline_keeps_the_editor_responsive(editor, openai):
+    # Appending every flush to one growing line copied it (and its undo copy) each time: the
+    # stalls grew with the line. The answer is shown in lines of at most 1000 bytes instead.
+    openai.reply = ("abcdefgh é € 😀 " * 700_000)[:10_000_000]
+    openai.chunk_size = 16384
+    ed = editor(config(openai), env=KEY)
+    lines, watch = watch_answer(ed, timeout=120)
+    shown = answer_lines(lines)
+    print(f"10 MB on one line: editor p99 {watch.p99 * 1000:.1f} ms, longest stall {watch.stall * 1000:.0f} ms, "
+          f"{len(shown)} buffer lines")
+    assert "".join(shown) == openai.reply
+    assert max(len(line.encode()) for line in shown) <= 1000
+    assert watch.p99 < P99
+    assert watch.stall < FREEZE / 2  # (it was 1.2 s; by the test's own clock the worst call took 5 s)
+    # Reopened from its file, it is shown the same way.
+    ed.cmd("bwipeout!")
+    ed.lua("package.loaded['hybrid.chat'] = nil")  # as in a new session: the first open restores
+    ed.cmd("HybridChat")
+    reopened = ed.wait(lambda: (ls := ed.chat_lines()) and len(ls) > 100 and ls, 30, "the reopened chat")
+    assert "".join(answer_lines(reopened)) == openai.reply

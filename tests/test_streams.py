@@ -106,7 +106,48 @@ def test_sse_crlf_split_between_chunks_is_one_line_end():
     assert [e.data for e in events] == ["a"]
 
 
-# -- issue 16: a bad line's sample is masked before it is cut -----------------------------------
+# -- issue 16: bounded pieces, capped events ---------------------------------------------------
+
+def test_a_gzip_body_is_inflated_a_bounded_piece_at_a_time():
+    import gzip
+    import zlib
+
+    from hybrid_core.streams import READ_BYTES, BodyDecoder
+    plain = b"\n" * (8 * 1024 * 1024) + b"end"
+    body = gzip.compress(plain)
+    decoder = BodyDecoder("gzip")
+    pieces = [p for at in range(0, len(body), 4096) for p in decoder.pieces(body[at:at + 4096])]
+    assert max(map(len, pieces)) <= READ_BYTES and b"".join(pieces) == plain
+    deflated = zlib.compress(b"zlib wrapped")
+    assert b"".join(BodyDecoder("deflate").pieces(deflated)) == b"zlib wrapped"
+    raw = zlib.compressobj(wbits=-15)
+    assert b"".join(BodyDecoder("deflate").pieces(raw.compress(b"raw") + raw.flush())) == b"raw"
+    assert b"".join(BodyDecoder("").pieces(b"x" * 200_000)) == b"x" * 200_000
+    with pytest.raises(StreamFormatError, match="compressed with 'br'"):
+        BodyDecoder("br")
+    with pytest.raises(StreamFormatError, match="damaged"):
+        list(BodyDecoder("gzip").pieces(b"\x1f\x8b\x08\x00garbage-not-deflate"))
+
+
+def test_an_sse_event_may_not_grow_past_the_line_bound():
+    from hybrid_core.streams import MAX_LINE_BYTES
+    d = SSEDecoder()
+    chunk = b"data: " + b"x" * 1000 + b"\n"
+    with pytest.raises(StreamFormatError, match="an event longer than"):
+        for _ in range(MAX_LINE_BYTES // len(chunk) + 2):
+            d.feed(chunk * 1)
+    # Many small data lines count what they cost in memory, not only their text.
+    d = SSEDecoder()
+    with pytest.raises(StreamFormatError, match="an event longer than"):
+        for _ in range(400):
+            d.feed(b"data: x\n" * 1000)
+
+
+def test_floods_of_blank_lines_end_nothing_and_cost_little():
+    assert NDJSONDecoder().feed(b"\n" * 100_000 + b'{"a": 1}\n\r\n') == [{"a": 1}]
+    d = SSEDecoder()
+    assert d.feed(b"\n" * 100_000) == []
+    assert [e.data for e in d.feed(b"data: x\n\n" + b"\n" * 1000)] == ["x"]
 
 
 def test_a_bad_line_keeps_its_sample_for_a_masked_message():

@@ -176,18 +176,44 @@ end
 
 local function split(text) return vim.split(text, '\n', { plain = true }) end
 
+-- An answer line longer than this (bytes) goes on in the next buffer line. Appending each
+-- flush to one endless line would copy that line (and keep an undo copy of it) every time,
+-- which grows quadratically: 10 MB without a newline stalled the editor for seconds. The
+-- saved chat and the history keep the text as it came.
+local LONG_LINE = 1000
+
+--- `lines` with none longer than LONG_LINE, cut between characters; the first continues a
+--- buffer line that already holds `col` bytes.
+local function wrap_long(lines, col)
+  local out = {}
+  for i, line in ipairs(lines) do
+    local room, pos = LONG_LINE - (i == 1 and col or 0), 1
+    while #line - pos + 1 > room do
+      local cut = pos -- the first byte of the next piece
+      if room > 0 then
+        cut = pos + room
+        cut = cut + vim.str_utf_start(line, cut)
+      end
+      table.insert(out, line:sub(pos, cut - 1))
+      pos, room = cut, LONG_LINE
+    end
+    table.insert(out, pos == 1 and line or line:sub(pos))
+  end
+  return out
+end
+
 --- Fill a chat's buffer from its saved turns (every earlier turn, partial answers marked).
 local function render(c, saved)
   local lines = {}
   for _, turn in ipairs(saved.turns or {}) do
     if not turn.retry then
       table.insert(lines, PROMPT_HEADER)
-      vim.list_extend(lines, split(turn.user))
+      vim.list_extend(lines, wrap_long(split(turn.user), 0))
       table.insert(lines, '')
     end
     -- Laid out as finish() lays out a live answer, so a reopened chat looks the same.
     table.insert(lines, header_for(turn.who or {}))
-    vim.list_extend(lines, split(turn.answer))
+    if turn.answer ~= '' then vim.list_extend(lines, wrap_long(split(turn.answer), 0)) end
     local marker = endings[turn.status]
     if marker then
       if lines[#lines] ~= '' then table.insert(lines, '') end
@@ -433,7 +459,7 @@ local function insert_at_answer(c, text)
       was_following[win] = api.nvim_win_get_cursor(win)[1] >= last
     end
   end
-  api.nvim_buf_set_text(c.buf, row, col, row, col, split(text))
+  api.nvim_buf_set_text(c.buf, row, col, row, col, wrap_long(split(text), col))
   local new_last = api.nvim_buf_line_count(c.buf)
   for win, follow in pairs(was_following) do
     if follow and api.nvim_win_is_valid(win) then api.nvim_win_set_cursor(win, { new_last, 0 }) end

@@ -20,6 +20,7 @@ BACKEND_TYPES = ("ollama", "openai")
 ROLES = ("router", "query", "editor", "research")
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 120.0
+DEFAULT_MAX_ANSWER_MB = 20.0  # an answer past this is a runaway server, not a reply: the rest is not read
 # A key pasted where a variable name belongs: a provider's key prefix, or a long run with lower case
 # and digits (variable names are upper-case words). Such a value is never echoed back.
 _KEY_PREFIX = re.compile(r"(sk|gsk|xai|hf|ghp|gho|github_pat|glpat|pplx|nvapi|csk|fw|r8|AIza)[-_]?[A-Za-z0-9]")
@@ -50,6 +51,7 @@ class BackendConfig:
     pricing: dict = field(default_factory=dict)
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
+    max_answer_mb: float = DEFAULT_MAX_ANSWER_MB  # the answer's text, in millions of characters
     autostart: bool = False  # type ollama: run `ollama serve` when nothing answers
     command: list[str] | None = None  # any server: started on first use, stopped on exit
     keep_alive: str | float | None = None  # type ollama: how long a model stays loaded after a request
@@ -210,11 +212,11 @@ class _Validator:
                 except re.error as e:
                     self.fail(f"{key}[{i}]", f"not a valid regex ({e})")
 
-    def number(self, value, key: str, *, default: float) -> float:
+    def number(self, value, key: str, *, default: float, unit: str = "seconds") -> float:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            self.fail(key, f"expected a positive number of seconds, got {_show(value)}")
+            self.fail(key, f"expected a positive number of {unit}, got {_show(value)}")
         return float(value)
 
     def config(self, data, path: str) -> Config:
@@ -229,11 +231,13 @@ class _Validator:
                       "backend: {ollama: {type: ollama, base_url: http://localhost:11434, default_model: qwen2.5-coder:7b}}")
         connect = self.number(defaults.get("connect_timeout"), "defaults.connect_timeout", default=DEFAULT_CONNECT_TIMEOUT)
         read = self.number(defaults.get("read_timeout"), "defaults.read_timeout", default=DEFAULT_READ_TIMEOUT)
+        most = self.number(defaults.get("max_answer_mb"), "defaults.max_answer_mb", default=DEFAULT_MAX_ANSWER_MB,
+                           unit="MB")
         backends: dict[str, BackendConfig] = {}
         for name, raw in backends_raw.items():
             if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name == "auto":
                 self.fail(f"backend.{name}", "a backend name uses letters, digits, '_', '.', '-' (and is not 'auto')")
-            backends[name] = self.backend(name, raw, connect, read)
+            backends[name] = self.backend(name, raw, connect, read, most)
         default_backend = self.string(defaults.get("backend"), "defaults.backend") or next(iter(backends))
         if default_backend != "auto" and default_backend not in backends:
             names = ", ".join(backends)
@@ -275,7 +279,7 @@ class _Validator:
                                                   description=f"GPTCode profile {profile} of {name}")
         return out
 
-    def backend(self, name: str, raw, connect: float, read: float) -> BackendConfig:
+    def backend(self, name: str, raw, connect: float, read: float, most: float) -> BackendConfig:
         key = f"backend.{name}"
         raw = self.mapping(raw, key)
         btype = raw.get("type")
@@ -329,6 +333,7 @@ class _Validator:
             api_key_cmd=cmd, context_window=window, pricing=pricing,
             connect_timeout=self.number(raw.get("connect_timeout"), f"{key}.connect_timeout", default=connect),
             read_timeout=self.number(raw.get("read_timeout"), f"{key}.read_timeout", default=read),
+            max_answer_mb=self.number(raw.get("max_answer_mb"), f"{key}.max_answer_mb", default=most, unit="MB"),
             autostart=autostart, command=[str(a) for a in command] if command else None,
             keep_alive=self.keep_alive(raw.get("keep_alive"), f"{key}.keep_alive", btype), warm_up=warm_up,
         )

@@ -60,3 +60,7 @@ class ReadTimeoutError(BackendError):
 
 class StreamError(BackendError):
     """The server reported an error inside the stream, or sent something unreadable."""
+
+
+class TooLongError(StreamError):
+    """The answer passed max_answer_mb; the rest of the stream was not read."""

@@ -7,12 +7,17 @@ character) and return only complete items; neither does I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-# A line longer than this is an unreadable server, not an answer; we stop rather than
-# let one line take all memory.
+# A line (or an SSE event) longer than this is an unreadable server, not an answer; we stop
+# rather than let one line take all memory.
 MAX_LINE_BYTES = 16 * 1024 * 1024
+# Decoded bytes handed to a decoder at once: a small gzip chunk can inflate to gigabytes, and
+# the caller yields to its loop between pieces, so a cancel never waits on a whole chunk.
+READ_BYTES = 64 * 1024
+EVENT_LINE_COST = 64  # what one `data:` line costs in memory beyond its text (the str object)
 SAMPLE_CHARS = 1024  # of a bad line, kept for the message (masked, then cut to 80)
 
 
@@ -56,18 +61,16 @@ class NDJSONDecoder:
 
     def feed(self, data: bytes) -> list[dict]:
         self._buf += data
-        out: list[dict] = []
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl < 0:
-                break
-            line = bytes(self._buf[:nl])
-            del self._buf[: nl + 1]
-            obj = self._parse(line)
-            if obj is not None:
-                out.append(obj)
+        end = self._buf.rfind(b"\n")
+        if end < 0:
+            _check_unfinished(self._buf)
+            return []
+        block = bytes(self._buf[:end])
+        del self._buf[: end + 1]
+        # Split in one go; blank lines (a flood of newlines, say) cost next to nothing.
+        out = [self._parse(line) for line in block.split(b"\n") if line and not line.isspace()]
         _check_unfinished(self._buf)
-        return out
+        return [obj for obj in out if obj is not None]
 
     def close(self) -> list[dict]:
         """End of stream: a last line without its newline still counts."""
@@ -102,11 +105,13 @@ class SSEDecoder:
     Lines end in LF, CRLF or CR; `:` starts a comment (OpenRouter's keep-alives);
     several `data:` lines join with newlines; a blank line dispatches the event; an
     event not closed by a blank line when the stream ends is dropped, as the spec says.
+    An event may not grow past MAX_LINE_BYTES, as a line may not.
     """
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self._data: list[str] = []
+        self._size = 0  # memory the event's data lines take so far
         self._event = ""
         self._id: str | None = None
         self._started = False
@@ -122,6 +127,8 @@ class SSEDecoder:
         end = self._buf.rfind(b"\n")
         out = self._feed_lf(end) if end >= 0 and b"\r" not in self._buf else self._feed_any()
         _check_unfinished(self._buf)
+        if self._size > MAX_LINE_BYTES:
+            raise StreamFormatError(f"an event longer than {MAX_LINE_BYTES} bytes (no blank line ends it)")
         return out
 
     def _feed_lf(self, end: int) -> list[SSEEvent]:
@@ -130,13 +137,20 @@ class SSEDecoder:
         block = _decode(bytes(self._buf[:end]))
         del self._buf[: end + 1]
         out: list[SSEEvent] = []
+        data = self._data
+        size = self._size
         for line in block.split("\n"):
             if line.startswith("data: "):
-                self._data.append(line[6:])  # most lines: no need for the general parse
-            else:
+                data.append(line[6:])  # most lines: no need for the general parse
+                size += len(line) + EVENT_LINE_COST
+            elif line or data or self._event:
+                self._size = size
                 event = self._line(line)
+                data, size = self._data, self._size
                 if event is not None:
                     out.append(event)
+            # else: a blank line with no event to end (a flood of newlines): nothing to do
+        self._size = size
         return out
 
     def _feed_any(self) -> list[SSEEvent]:
@@ -169,7 +183,7 @@ class SSEDecoder:
             self._buf += b"\n"
             out = self.feed(b"")
         self._buf.clear()
-        self._data, self._event = [], ""
+        self._data, self._event, self._size = [], "", 0
         return out
 
     def _line(self, line: str) -> SSEEvent | None:
@@ -182,6 +196,7 @@ class SSEDecoder:
             value = value[1:]
         if field == "data":
             self._data.append(value)
+            self._size += len(value) + EVENT_LINE_COST
         elif field == "event":
             self._event = value
         elif field == "id" and "\0" not in value:
@@ -193,5 +208,43 @@ class SSEDecoder:
             self._event = ""
             return None
         event = SSEEvent(data="\n".join(self._data), event=self._event or "message", id=self._id)
-        self._data, self._event = [], ""
+        self._data, self._event, self._size = [], "", 0
         return event
+
+
+class BodyDecoder:
+    """Undoes a body's Content-Encoding (gzip, deflate) in pieces of at most READ_BYTES, so a
+    small compressed chunk that inflates to gigabytes is read a piece at a time, never whole.
+    An uncompressed body is cut into pieces of the same size."""
+
+    def __init__(self, content_encoding: str = ""):
+        codings = [c.strip().lower() for c in content_encoding.split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        self._z = None
+        self._deflate = False  # zlib-wrapped or raw: told by its first bytes
+        if codings in (["gzip"], ["x-gzip"]):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif codings == ["deflate"]:
+            self._deflate = True
+        elif codings:
+            raise StreamFormatError(f"the body is compressed with {content_encoding!r}, which cannot be read here")
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        if self._deflate and self._z is None and data:
+            zlib_header = len(data) > 1 and data[0] & 0x0F == 8 and ((data[0] << 8) | data[1]) % 31 == 0
+            self._z = zlib.decompressobj(zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS)
+        z = self._z
+        if z is None:
+            for at in range(0, len(data), READ_BYTES):
+                yield data[at:at + READ_BYTES]
+            return
+        try:
+            while not z.eof:  # (bytes after the end of the compressed body are ignored)
+                out = z.decompress(data, READ_BYTES)
+                data = z.unconsumed_tail
+                if out:
+                    yield out
+                if not data and len(out) < READ_BYTES:
+                    return
+        except zlib.error:
+            raise StreamFormatError("the compressed body is damaged") from None

@@ -25,11 +25,13 @@ from ..errors import (
     ReadTimeoutError,
     ServerError,
     StreamError,
+    TooLongError,
 )
 from ..redact import clipped
-from ..streams import StreamFormatError
+from ..streams import BodyDecoder, StreamFormatError
 
 MAX_ERROR_BODY = 64 * 1024
+MAX_JSON_BODY = 16 * 1024 * 1024  # a model list, /api/show: a few hundred KB at most
 DRAIN_SECONDS = 1.0
 
 
@@ -164,7 +166,8 @@ class Backend:
         self.key_source = key_source
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout, write=30.0, pool=cfg.connect_timeout),
-            headers=self.auth_headers(),
+            # Only the encodings BodyDecoder reads a piece at a time (httpx would add br/zstd if installed).
+            headers={"Accept-Encoding": "gzip, deflate", **self.auth_headers()},
             verify=tls_for(cfg.base_url),
             # A local backend never follows a redirect: it could carry the request, secrets and all,
             # off this machine. Cloud APIs may redirect within their service (httpx drops the key
@@ -179,7 +182,21 @@ class Backend:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
+    async def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
+        """The answer's events. Its text may not pass max_answer_mb: past it the stream stops with
+        one line saying so."""
+        size, limit = 0, int(self.cfg.max_answer_mb * 1_000_000)
+        async with contextlib.aclosing(self.stream_events(req)) as events:
+            async for event in events:
+                if isinstance(event, Delta):
+                    size += len(event.text)
+                    if size > limit:
+                        raise TooLongError(self.name, f"the answer passed {self.cfg.max_answer_mb:g} MB, so the rest "
+                                                      f"was not read (raise backend.{self.name}.max_answer_mb)")
+                yield event
+
+    def stream_events(self, req: ChatRequest) -> AsyncIterator[Event]:
+        """The wire format's events, as the server sent them (subclasses)."""
         raise NotImplementedError
 
     async def list_models(self) -> list[dict]:
@@ -217,16 +234,30 @@ class Backend:
         """`text` cut to `limit` characters for a message, this backend's key masked before the cut."""
         return clipped(text, limit, self.api_key)
 
+    async def read_body(self, resp: httpx.Response, limit: int = MAX_ERROR_BODY) -> bytes:
+        """The start of a body, at most `limit` bytes once decoded (an error page, a JSON answer):
+        a compressed body that inflates to gigabytes is not inflated past it."""
+        body = BodyDecoder(resp.headers.get("content-encoding", ""))
+        out = bytearray()
+        async for raw in resp.aiter_raw():
+            for piece in body.pieces(raw):
+                out += piece[:limit - len(out)]
+                if len(out) >= limit:
+                    return bytes(out)
+                await asyncio.sleep(0)
+        return bytes(out)
+
     async def get_json(self, url: str, body: dict | None = None, model: str = ""):
         """GET `url` (POST `body` when given) and decode the JSON answer."""
-        async with self.http_errors(url):
-            resp = await (self.client.post(url, json=body) if body is not None else self.client.get(url))
-        if resp.status_code >= 300:  # 3xx: only a local backend sees one (it does not follow)
-            raise self.status_error(resp, resp.content, model)
+        method = "POST" if body is not None else "GET"
+        async with self.http_errors(url), self.client.stream(method, url, json=body) as resp:
+            if resp.status_code >= 300:  # 3xx: only a local backend sees one (it does not follow)
+                raise self.status_error(resp, await self.read_body(resp), model)
+            content = await self.read_body(resp, MAX_JSON_BODY)
         try:
-            return resp.json()
+            return json.loads(content)
         except ValueError:
-            raise StreamError(self.name, f"{safe_url(url)} did not answer with JSON: {self.said(resp.content)}") from None
+            raise StreamError(self.name, f"{safe_url(url)} did not answer with JSON: {self.said(content)}") from None
 
     # -- errors a user can act on -------------------------------------------------
 
@@ -256,18 +287,26 @@ class Backend:
 
     async def chunks(self, resp: httpx.Response, url: str, decoder):
         """The decoded items of a streamed body. A server that keeps sending bytes but no whole
-        item for read_timeout seconds (one byte a second, say) is as stuck as a silent one."""
+        item for read_timeout seconds (one byte a second, say) is as stuck as a silent one.
+
+        The body is decoded READ_BYTES at a time, and the loop gets a turn between pieces: a
+        compressed chunk that inflates to gigabytes never sits in memory whole, and a cancel
+        (or a flush to the editor) does not wait for it to be split."""
+        body = BodyDecoder(resp.headers.get("content-encoding", ""))
         last_item = time.monotonic()
-        async for chunk in resp.aiter_bytes():
-            items = decoder.feed(chunk)
-            now = time.monotonic()
-            if items:
-                last_item = now
-                yield items
-            elif now - last_item > self.cfg.read_timeout:
-                raise ReadTimeoutError(self.name, f"{safe_url(url)} sent bytes but no whole message for "
-                                                  f"{self.cfg.read_timeout:g} s; raise backend.{self.name}.read_timeout "
-                                                  "if the server is just slow")
+        async for chunk in resp.aiter_raw():
+            for n, piece in enumerate(body.pieces(chunk)):
+                if n:
+                    await asyncio.sleep(0)  # (each network read already yields once)
+                items = decoder.feed(piece)
+                now = time.monotonic()
+                if items:
+                    last_item = now
+                    yield items
+                elif now - last_item > self.cfg.read_timeout:
+                    raise ReadTimeoutError(self.name, f"{safe_url(url)} sent bytes but no whole message for "
+                                                      f"{self.cfg.read_timeout:g} s; raise "
+                                                      f"backend.{self.name}.read_timeout if the server is just slow")
 
     def not_a_stream(self, resp: httpx.Response, url: str) -> BackendError | None:
         """A login page or a proxy's error page, sent with status 200."""

@@ -27,12 +27,12 @@ class OllamaBackend(Backend):
                                                  "an Ollama server, and a recent one?")
         return ModelNotFoundError(self.name, f"model '{model}' not found — run 'ollama pull {model}'")
 
-    async def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
+    async def stream_events(self, req: ChatRequest) -> AsyncIterator[Event]:
         url = f"{self.cfg.base_url}/api/chat"
         body = {"model": req.model, "messages": req.messages, "stream": True, **req.options, **self._keep_alive()}
         async with self.http_errors(url), self.client.stream("POST", url, json=body) as resp:
             if resp.status_code >= 300:  # 3xx: only a local backend sees one (it does not follow)
-                raise self.status_error(resp, await resp.aread(), req.model)
+                raise self.status_error(resp, await self.read_body(resp), req.model)
             if error := self.not_a_stream(resp, url):
                 raise error
             decoder = NDJSONDecoder()

@@ -19,7 +19,7 @@ class OpenAIBackend(Backend):
     def auth_headers(self) -> dict:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
-    async def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
+    async def stream_events(self, req: ChatRequest) -> AsyncIterator[Event]:
         url = f"{self.cfg.base_url}/chat/completions"
         body = {
             "model": req.model,
@@ -31,13 +31,13 @@ class OpenAIBackend(Backend):
         headers = {"Accept": "text/event-stream"}
         async with self.http_errors(url), self.client.stream("POST", url, json=body, headers=headers) as resp:
             if resp.status_code >= 300:  # 3xx: only a local backend sees one (it does not follow)
-                raise self.status_error(resp, await resp.aread(), req.model)
+                raise self.status_error(resp, await self.read_body(resp), req.model)
             ctype = resp.headers.get("content-type", "")
             if error := self.not_a_stream(resp, url):
                 raise error
             if "json" in ctype and "event-stream" not in ctype:
                 # Some proxies answer errors as plain JSON with status 200.
-                said = self.said(await resp.aread())
+                said = self.said(await self.read_body(resp))
                 raise StreamError(self.name, f"expected a stream, got JSON: {said}")
             reason = None
             batches = self.chunks(resp, url, SSEDecoder())
