@@ -7,6 +7,8 @@ import zlib
 
 import pytest
 
+from hybrid_core.sessions import parse
+
 pytestmark = pytest.mark.nvim
 
 KEY = {"O_API_KEY": "test-key-hostile"}
@@ -317,3 +319,67 @@ def test_10_mb_without_a_newline_keeps_the_editor_responsive(editor, openai):
     ed.cmd("HybridChat")
     reopened = ed.wait(lambda: (ls := ed.chat_lines()) and len(ls) > 100 and ls, 30, "the reopened chat")
     assert "".join(answer_lines(reopened)) == openai.reply
+
+
+SMILE = "smile 😀 done, lone \ufffdx"
+
+
+def surrogate_halves(protocol: str) -> list[bytes]:
+    """An emoji as two JSON escapes in two events, as real servers send it, then a lone half."""
+    if protocol == "ollama":
+        def piece(content: bytes) -> bytes:
+            return b'{"message":{"role":"assistant","content":"' + content + b'"},"done":false}\n'
+        end = [json.dumps({"message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"}).encode()
+               + b"\n"]
+    else:
+        def piece(content: bytes) -> bytes:
+            return b'data: {"choices":[{"index":0,"delta":{"content":"' + content + b'"},"finish_reason":null}]}\n\n'
+        end = [b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n', b"data: [DONE]\n\n"]
+    return [piece(rb"smile \ud83d"), piece(rb"\ude00 done, lone \ud83d"), piece(b"x"), *end]
+
+
+def saved_answers(tmp_path) -> list[str]:
+    return [t.answer for p in (tmp_path / "data" / "chats").glob("*.jsonl") for t in parse("c", p.read_bytes()).turns]
+
+
+@pytest.mark.parametrize("server", ["ollama", "openai"])
+def test_an_emoji_split_into_surrogate_halves(editor, request, server, tmp_path):
+    # It used to raise in the host: a traceback in a hit-enter prompt, the text lost, and the
+    # thread that saves chats dead for the rest of the session.
+    srv = request.getfixturevalue(server)
+    srv.raw_stream = surrogate_halves(server)
+    srv.raw_delay = 0.05  # each event in its own read
+    ed = editor(config(srv), env=KEY)
+    lines, _ = watch_answer(ed)
+    assert answer_lines(lines) == [SMILE]
+    assert ed.messages("error") == []
+    ed.wait(lambda: SMILE in saved_answers(tmp_path), what="the answer in the chat file")
+    # Chats are still saved afterwards.
+    srv.raw_stream = None
+    srv.reply = "the next answer"
+    watch_answer(ed, "again")
+    ed.wait(lambda: "the next answer" in saved_answers(tmp_path), what="the next answer in the chat file")
+    assert not ed.status()["busy"]
+
+
+def test_a_buffer_with_invalid_utf8_is_sent_lossily(editor, ollama, tmp_path):
+    # A binary file opened with ++bad=keep: its bytes went as an internal error, and no chat was
+    # saved for the rest of the session.
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"header ok\nbad \xff\xfe bytes \xc3\nend\n")
+    ollama.reply = "It is a binary file."
+    ed = editor(config(ollama))
+    ed.cmd(f"edit ++enc=utf-8 ++bad=keep {binary}")
+    ed.cmd("%HybridChat what is this?")
+    lines = ed.wait_answer()
+    assert "It is a binary file." in lines
+    sent = ollama.chat_requests()[-1]["json"]["messages"][-1]["content"]
+    assert "bad \ufffd\ufffd bytes \ufffd" in sent and "header ok" in sent
+    notices = [m for m in ed.messages() if "not UTF-8" in m]
+    assert notices == ["(hybrid) the text has bytes that are not UTF-8 (a binary file?); they were sent as \ufffd"]
+    assert ed.messages("error") == []
+    ed.wait(lambda: "It is a binary file." in saved_answers(tmp_path), what="the chat in its file")
+    ollama.reply = "Still saving."
+    ed.cmd("HybridChat and now?")
+    ed.wait_answer(2)
+    ed.wait(lambda: "Still saving." in saved_answers(tmp_path), what="the next answer in the chat file")

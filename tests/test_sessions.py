@@ -67,3 +67,20 @@ def test_chat_ids_cannot_leave_the_folder(tmp_path):
     store.append("../escape", {"t": "user", "text": "x"})
     store.flush()
     assert not os.path.exists(tmp_path / "escape.jsonl")
+
+
+# -- issue 16: one bad record never stops the writer ----------------------------------------------
+
+def test_a_lone_surrogate_half_never_stops_the_writer(tmp_path):
+    # "\ud83d" alone cannot be encoded as UTF-8: it used to kill the writer thread, and no chat
+    # was saved for the rest of the session.
+    store = ChatStore(str(tmp_path / "chats"))
+    store.append("c", {"t": "user", "text": "q"})
+    store.append("c", {"t": "text", "text": "half \ud83d"})
+    store.flush()
+    store.append("c", {"t": "text", "text": " then more"})
+    store.append("d", {"t": "user", "text": "another chat"})
+    store.flush()
+    store.close()
+    assert parse("c", (tmp_path / "chats" / "c.jsonl").read_bytes()).turns[0].answer == "half \ufffd then more"
+    assert parse("d", (tmp_path / "chats" / "d.jsonl").read_bytes()).turns[0].user == "another chat"

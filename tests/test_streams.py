@@ -106,7 +106,7 @@ def test_sse_crlf_split_between_chunks_is_one_line_end():
     assert [e.data for e in events] == ["a"]
 
 
-# -- issue 16: bounded pieces, capped events ---------------------------------------------------
+# -- issue 16: bounded pieces, capped events, surrogate halves ---------------------------------
 
 def test_a_gzip_body_is_inflated_a_bounded_piece_at_a_time():
     import gzip
@@ -155,3 +155,19 @@ def test_a_bad_line_keeps_its_sample_for_a_masked_message():
         NDJSONDecoder().feed(b"Bearer sk-secret-1234567890 rejected\n")
     assert caught.value.describe(lambda s, n: s.replace("sk-secret-1234567890", "[redacted]")[:n]) == \
         "not JSON: 'Bearer [redacted] rejected'"
+
+
+@pytest.mark.parametrize("pieces, whole", [
+    (["smile \ud83d", "\ude00 done"], "smile 😀 done"),
+    (["\ud83d", "", "\ude00"], "😀"),
+    (["lone \ud83d", "x"], "lone \ufffdx"),
+    (["\ude00 low first"], "\ufffd low first"),
+    (["ends high \ud83d"], "ends high \ufffd"),
+    (["caf\u00e9 ", "ok"], "caf\u00e9 ok"),
+])
+def test_surrogate_halves_are_joined_across_pieces(pieces, whole):
+    from hybrid_core.streams import TextRepair
+    repair = TextRepair()
+    out = "".join(repair.feed(p) for p in pieces) + repair.close()
+    assert out == whole
+    out.encode("utf-8")  # fit to send to Neovim and to write to the chat file

@@ -39,6 +39,7 @@ from .routing import Decision, Router, RouteRequest
 from .servers import ManagedServer, command_for, warms_up
 from .sessions import ChatStore, valid_id
 from .stats import usage_stats
+from .streams import repaired
 from .tokens import content_text, messages_tokens
 
 log = logging.getLogger("hybrid")
@@ -239,6 +240,14 @@ class Engine:
         self._ready.set()
         self._push_state()
         self._watcher = self.loop.create_task(self._watch_config())
+
+    def _from_editor(self, *texts):
+        """Text from the editor, fit to send: bytes that are not UTF-8 (a binary file's) arrive as
+        lone surrogates; they go as U+FFFD, said once for the request."""
+        fixed = [repaired(t) if isinstance(t, str) else t for t in texts]
+        if any(a is not b for a, b in zip(fixed, texts, strict=True)):
+            self._notify("warn", "the text has bytes that are not UTF-8 (a binary file?); they were sent as \ufffd")
+        return fixed
 
     async def _watch_config(self) -> None:
         while True:
@@ -462,6 +471,7 @@ class Engine:
             self._push_state()
 
     async def _chat(self, chat_id: str, text: str, opts: dict) -> None:
+        text, = self._from_editor(text)
         try:
             async with self._one_stream(chat_id, "an answer is still streaming in this chat; cancel it with <C-c> "
                                                  "or :HybridCancel"):
@@ -944,6 +954,8 @@ class Engine:
 
     async def _ask(self, ask_id: str, payload: dict) -> None:
         stream_id = f"ask:{ask_id}"
+        keys = [k for k, v in payload.items() if isinstance(v, str)]
+        payload = {**payload, **dict(zip(keys, self._from_editor(*(payload[k] for k in keys)), strict=True))}
         async with self._one_stream(stream_id, "that edit is already streaming"):
             req = EditRequest(**{k: payload.get(k) or "" for k in ("instruction", "text", "mode", "filetype", "filename",
                                                                    "before", "after")})

@@ -194,7 +194,7 @@ class Ledger:
                 continue
             try:
                 self._write(conn, item)
-            except sqlite3.Error:
+            except Exception:  # one bad row (say, text sqlite cannot encode) never stops the writer
                 log.exception("usage ledger: could not record a request")
         conn.close()
 

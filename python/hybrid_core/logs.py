@@ -21,7 +21,8 @@ def setup_logging(data_dir: str | None, redact: Redactor | None = None) -> str |
     path = os.path.join(data_dir, "hybrid.log")
     try:
         os.makedirs(data_dir, exist_ok=True)
-        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8",
+                                      errors="backslashreplace")
     except OSError:
         return None
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(message)s", redact or Redactor()))

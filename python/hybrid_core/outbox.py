@@ -12,6 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from .streams import repaired
+
 log = logging.getLogger("hybrid")
 
 FLUSH_INTERVAL = 0.016
@@ -67,7 +69,10 @@ class Outbox:
 
 
 def without_none(value):
-    """Drop None from dicts: msgpack nil arrives in Lua as vim.NIL, which is truthy."""
+    """Drop None from dicts: msgpack nil arrives in Lua as vim.NIL, which is truthy. Text is made
+    fit for UTF-8 on the way (a lone surrogate half cannot be sent, and would lose the whole batch)."""
+    if isinstance(value, str):
+        return repaired(value)
     if isinstance(value, dict):
         return {k: without_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):

@@ -8,7 +8,8 @@ joined into one line per wake-up), so neither the editor nor the loop waits for 
 
 Records: {"t": "user", "text", "retry"?} starts a turn; "who" (backend, model, kind,
 reason) names who answers; "text" appends to the answer; "end" (status, message)
-closes the turn; "sensitive" (rule) marks the chat local-only for good.
+closes the turn; "sensitive" (rule) marks the chat local-only for good. One record that
+cannot be written is logged and dropped; the writer goes on with the next.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import HybridError
+from .streams import repaired
 
 log = logging.getLogger("hybrid")
 
@@ -133,7 +135,10 @@ class ChatStore:
                     break
             with self._lock:
                 records, self._pending = self._pending, []
-            self._write(records)
+            try:
+                self._write(records)
+            except Exception:  # never let one bad batch stop the saving of every later chat
+                log.exception("could not save chats")
             for item in batch:
                 if isinstance(item, threading.Event):
                     item.set()
@@ -149,16 +154,20 @@ class ChatStore:
             else:
                 records.append(record)
         for chat_id, records in per_chat.items():
-            data = "".join(self.redact(json.dumps(r, ensure_ascii=False)) + "\n" for r in records).encode("utf-8")
             try:
+                data = "".join(self._line(r) for r in records).encode("utf-8")
                 os.makedirs(self.directory, mode=0o700, exist_ok=True)
                 fd = os.open(self.path(chat_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
                 try:
                     os.write(fd, data)
                 finally:
                     os.close(fd)
-            except (OSError, HybridError):
+            except Exception:
                 log.exception("could not save chat %s", chat_id)
+
+    def _line(self, record: dict) -> str:
+        """One record as a line: keys masked, text fit for UTF-8 (a lone surrogate half becomes U+FFFD)."""
+        return self.redact(repaired(json.dumps(record, ensure_ascii=False))) + "\n"
 
     # -- reading (blocking: call from a worker thread) --------------------------------------
 

@@ -7,6 +7,7 @@ character) and return only complete items; neither does I/O.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -248,3 +249,37 @@ class BodyDecoder:
                     return
         except zlib.error:
             raise StreamFormatError("the compressed body is damaged") from None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def repaired(text: str) -> str:
+    """`text` fit to encode as UTF-8: surrogate pairs joined into their character, a lone half
+    (a JSON escape cut in two, or a byte Neovim could not decode) replaced by U+FFFD."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+class TextRepair:
+    """Streamed text made fit for UTF-8. Servers send an emoji as two JSON escapes, and may send
+    them in two events ("\\ud83d" then "\\ude00"): a high half at the end of a piece waits for
+    the next piece, so the pair becomes its character; a half left alone becomes U+FFFD."""
+
+    def __init__(self) -> None:
+        self._high = ""
+
+    def feed(self, text: str) -> str:
+        if self._high:
+            text, self._high = self._high + text, ""
+        elif text.isascii():
+            return text
+        if text and "\ud800" <= text[-1] <= "\udbff":
+            text, self._high = text[:-1], text[-1]
+        return repaired(text)
+
+    def close(self) -> str:
+        """The end of the stream: a half still waiting becomes U+FFFD."""
+        text, self._high = self._high, ""
+        return repaired(text)

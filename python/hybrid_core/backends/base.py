@@ -28,7 +28,7 @@ from ..errors import (
     TooLongError,
 )
 from ..redact import clipped
-from ..streams import BodyDecoder, StreamFormatError
+from ..streams import BodyDecoder, StreamFormatError, TextRepair
 
 MAX_ERROR_BODY = 64 * 1024
 MAX_JSON_BODY = 16 * 1024 * 1024  # a model list, /api/show: a few hundred KB at most
@@ -183,8 +183,10 @@ class Backend:
         await self.client.aclose()
 
     async def stream_chat(self, req: ChatRequest) -> AsyncIterator[Event]:
-        """The answer's events. Its text may not pass max_answer_mb: past it the stream stops with
-        one line saying so."""
+        """The answer's events. Its text is repaired (a surrogate pair split across two events is
+        joined, a lone half becomes U+FFFD) and may not pass max_answer_mb: past it the stream
+        stops with one line saying so."""
+        repair = TextRepair()
         size, limit = 0, int(self.cfg.max_answer_mb * 1_000_000)
         async with contextlib.aclosing(self.stream_events(req)) as events:
             async for event in events:
@@ -193,7 +195,14 @@ class Backend:
                     if size > limit:
                         raise TooLongError(self.name, f"the answer passed {self.cfg.max_answer_mb:g} MB, so the rest "
                                                       f"was not read (raise backend.{self.name}.max_answer_mb)")
+                    event.text = repair.feed(event.text)
+                    if not event.text:
+                        continue
+                elif rest := repair.close():
+                    yield Delta(rest)
                 yield event
+        if rest := repair.close():
+            yield Delta(rest)
 
     def stream_events(self, req: ChatRequest) -> AsyncIterator[Event]:
         """The wire format's events, as the server sent them (subclasses)."""
