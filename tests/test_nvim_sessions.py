@@ -1,8 +1,11 @@
 """Saved chats in real Neovim processes: kill -9 mid-answer, reopen, list, delete, retry."""
 
+import contextlib
 import json
 import os
+import shutil
 import signal
+import subprocess
 
 import pytest
 
@@ -207,3 +210,86 @@ def test_a_reopened_chat_is_laid_out_like_the_live_one(editor, ollama, tmp_path)
     again.cmd("HybridChat")
     reopened = again.wait(lambda: (ls := again.chat_lines()) and "five" in ls and ls, what="the saved chat")
     assert reopened == live
+
+
+# -- issue 16: bad saved data and a bad data_dir ------------------------------------------------
+
+def test_a_saved_record_of_the_wrong_type_does_not_stop_the_chat_from_opening(editor, ollama, tmp_path):
+    folder = tmp_path / "data" / "chats"
+    folder.mkdir(parents=True)
+    records = [{"t": "user", "text": "first question"},
+               {"t": "who", "backend": "ollama", "model": "fake-model", "kind": "local", "reason": "fixed backend"},
+               {"t": "text", "text": "The first answer."},
+               {"t": "end", "status": "error", "message": {"code": 500, "why": "an object, not text"}},
+               {"t": "user", "text": ["not", "text"]},  # skipped
+               {"t": "user", "text": "second question"},
+               {"t": "who", "backend": "ollama", "model": 7, "kind": "local", "reason": None},
+               {"t": "text", "text": "The second answer."},
+               {"t": "end", "status": "complete"}]
+    (folder / "20250101-120000-1-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    ed = editor(ollama_only(ollama.url))
+    ed.cmd("HybridChat")
+    lines = ed.wait(lambda: (ls := ed.chat_lines()) and "The second answer." in ls and ls, what="the saved chat")
+    assert lines[:5] == ["## You", "first question", "", "## local · ollama · fake-model · fixed backend",
+                         "The first answer."]
+    assert "second question" in lines and ["not", "text"] not in lines
+    assert ed.messages("error") == []
+    ollama.reply = "The third answer."
+    ed.cmd("HybridChat third question")
+    ed.wait(lambda: "The third answer." in ed.chat_lines(), what="the next answer")
+
+
+def test_a_data_dir_that_is_a_file_is_said_once_and_chatting_goes_on(editor, ollama, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where data_dir should be")
+    ollama.reply = "Answered anyway."
+    ed = editor(ollama_only(ollama.url), env={"HYBRID_TEST_DATA": str(blocker)})
+    ed.cmd("HybridChat hello")
+    lines = ed.wait_answer()
+    assert "Answered anyway." in lines
+    ollama.reply = "And again."
+    ed.cmd("HybridChat once more")
+    assert "And again." in ed.wait_answer(2)
+    assert ed.messages("error") == []
+    assert [m for m in ed.messages() if "data_dir" in m] == [
+        f"(hybrid) data_dir {blocker} is a file (or inside one), not a folder: chats and usage are not saved "
+        "(point setup{ data_dir = ... } at a folder)"]
+    assert blocker.read_text() == "a file where data_dir should be"
+
+
+@contextlib.contextmanager
+def unwritable_folder(path):
+    """A folder nobody can write to, not even root. A plain user gets chmod 500; root ignores file
+    modes, so as root the folder is made immutable (chattr +i, which ext4 and most Linux file
+    systems have) and mutable again afterwards. Checked: writing there really fails."""
+    path.mkdir()
+    if os.geteuid() != 0:
+        os.chmod(path, 0o500)
+        undo = ["chmod", "700", str(path)]
+    else:
+        if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+            pytest.skip("running as root without chattr +i: no way to make a folder unwritable here")
+        undo = ["chattr", "-i", str(path)]
+    try:
+        with pytest.raises(OSError):
+            (path / "probe").write_text("x")
+        yield path
+    finally:
+        subprocess.run(undo, check=True)
+
+
+def test_a_data_dir_that_cannot_be_written_is_said_once(editor, ollama, tmp_path):
+    # Everything was answered, nothing saved, and nothing said.
+    with unwritable_folder(tmp_path / "readonly") as data_dir:
+        ollama.reply = "Answered, not saved."
+        ed = editor(ollama_only(ollama.url), env={"HYBRID_TEST_DATA": str(data_dir)})
+        ed.cmd("HybridChat hello")
+        assert "Answered, not saved." in ed.wait_answer()
+        ed.cmd("HybridChat again")
+        ed.wait_answer(2)
+        warnings = [m for m in ed.messages() if "data_dir" in m]
+        assert len(warnings) == 1
+        assert warnings[0].startswith(f"(hybrid) data_dir {data_dir} cannot be written (")
+        assert warnings[0].endswith("): chats and usage are not saved")
+        assert ed.messages("error") == []
+        assert list(data_dir.iterdir()) == []

@@ -69,7 +69,39 @@ def test_chat_ids_cannot_leave_the_folder(tmp_path):
     assert not os.path.exists(tmp_path / "escape.jsonl")
 
 
-# -- issue 16: one bad record never stops the writer ----------------------------------------------
+# -- issue 16: a bad record never stops the chat from opening, nor the writer from writing ----
+
+GOOD = [{"t": "user", "text": "first"}, {"t": "who", "backend": "o", "model": "m", "kind": "local", "reason": "r"},
+        {"t": "text", "text": "answer"}, {"t": "end", "status": "complete"}]
+ODD_VALUES = [None, True, 7, 1.5, "s", [], ["x"], {}, {"a": 1}]
+
+
+def test_a_record_with_a_field_of_any_type_leaves_the_rest_readable():
+    for index, record in enumerate(GOOD):
+        for field in [k for k in record if k != "t"] + ["message", "retry"]:
+            for odd in ODD_VALUES:
+                damaged = [dict(r) for r in GOOD]
+                damaged[index][field] = odd
+                lines = [*damaged, {"t": "user", "text": "second"}, {"t": "text", "text": "later"},
+                         {"t": "end", "status": "error", "message": "m"}]
+                chat = parse("c", "".join(json.dumps(r) + "\n" for r in lines).encode())
+                assert chat.turns[-1].user == "second" and chat.turns[-1].answer == "later"
+                for turn in chat.turns:  # what the editor is given is always text
+                    assert isinstance(turn.user, str) and isinstance(turn.answer, str) and isinstance(turn.status, str)
+                    assert turn.message is None or isinstance(turn.message, str)
+                    assert all(isinstance(v, str) for v in turn.who.values())
+
+
+def test_an_end_whose_message_is_an_object_keeps_its_status():
+    lines = [*GOOD[:3], {"t": "end", "status": "error", "message": {"code": 500}}]
+    chat = parse("c", "".join(json.dumps(r) + "\n" for r in lines).encode())
+    assert (chat.turns[0].answer, chat.turns[0].status, chat.turns[0].message) == ("answer", "error", None)
+
+
+def test_a_sensitive_mark_survives_a_damaged_rule():
+    chat = parse("c", b'{"t": "sensitive", "rule": {"x": 1}}\n{"t": "user", "text": "q"}\n')
+    assert chat.sensitive and Conversation.from_saved(chat).sensitive
+
 
 def test_a_lone_surrogate_half_never_stops_the_writer(tmp_path):
     # "\ud83d" alone cannot be encoded as UTF-8: it used to kill the writer thread, and no chat
@@ -84,3 +116,14 @@ def test_a_lone_surrogate_half_never_stops_the_writer(tmp_path):
     store.close()
     assert parse("c", (tmp_path / "chats" / "c.jsonl").read_bytes()).turns[0].answer == "half \ufffd then more"
     assert parse("d", (tmp_path / "chats" / "d.jsonl").read_bytes()).turns[0].user == "another chat"
+
+
+def test_a_store_whose_folder_is_a_file_reads_as_empty(tmp_path):
+    blocker = tmp_path / "data"
+    blocker.write_text("a file, not a folder")
+    store = ChatStore(str(blocker / "chats"))
+    assert store.list() == [] and store.load("c") is None
+    store.append("c", {"t": "user", "text": "q"})
+    store.flush()  # logged, not raised; the writer lives on
+    assert store._thread.is_alive()
+    store.close()

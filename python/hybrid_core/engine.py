@@ -25,6 +25,7 @@ from .chat import SYSTEM_PROMPT, Conversation, Turn
 from .config import Config, builtin_config, default_config_path, display_path, load_config
 from .context import fit, ollama_num_ctx
 from .corrections import Corrections
+from .datadir import problem as data_dir_problem
 from .edits import EditRequest, edit_messages, extract_code, fit_replacement
 from .errors import BackendError, ConfigError, HybridError
 from .keys import KeyResolver, keys_file_readable_by_others
@@ -92,6 +93,7 @@ class Engine:
         self._watcher: asyncio.Task | None = None
         self._shown_config_error: str | None = None
         self._warned_open_keys = False  # keys.yaml was reported as readable by others
+        self._not_saving: str | None = None  # why chats are not saved (data_dir unusable)
         self._thread = threading.Thread(target=self._run_loop, name="hybrid-loop", daemon=True)
 
     # -- public, thread-safe ----------------------------------------------------
@@ -231,6 +233,7 @@ class Engine:
     # -- config -------------------------------------------------------------------
 
     async def _startup(self) -> None:
+        await self._check_data_dir()
         await asyncio.to_thread(self.corrections.load)
         await self._refresh_config()
         if self.config is None:
@@ -240,6 +243,17 @@ class Engine:
         self._ready.set()
         self._push_state()
         self._watcher = self.loop.create_task(self._watch_config())
+
+    async def _check_data_dir(self) -> None:
+        """A data_dir that is a file or cannot be written is said once; chatting goes on without saving."""
+        problem = await asyncio.to_thread(data_dir_problem, self.data_dir)
+        if problem is None:
+            return
+        self._notify("warn", problem)
+        self._not_saving, store, self.store = problem, self.store, None
+        self.data_dir = None  # (a managed server then logs nowhere rather than fail to start)
+        if store is not None:
+            await asyncio.to_thread(store.close)
 
     def _from_editor(self, *texts):
         """Text from the editor, fit to send: bytes that are not UTF-8 (a binary file's) arrive as
@@ -579,11 +593,13 @@ class Engine:
 
     def _need_store(self) -> ChatStore:
         if self.store is None:
-            raise HybridError("chats are not saved: no data_dir")
+            raise HybridError(self._not_saving or "chats are not saved: no data_dir")
         return self.store
 
     async def _open_chat(self, chat_id: str | None, exclude: set) -> dict:
         await self._ready.wait()
+        if self.store is None and chat_id is None:
+            return {}  # nothing saved to reopen (data_dir unusable was said once)
         store = self._need_store()
         if chat_id is None:
             chat_id = await asyncio.to_thread(store.latest, exclude)

@@ -17,6 +17,7 @@ import sys
 
 from .backends import make_backend, safe_url
 from .config import builtin_config, display_path, load_config
+from .datadir import problem as data_dir_problem
 from .errors import HybridError
 from .keys import KeyResolver, keys_file_readable_by_others
 from .pricing import rates_for
@@ -127,15 +128,10 @@ def routing_summary(config) -> dict:
 def check_data_dir(data_dir: str) -> dict:
     """Writable, the ledger readable (and how many requests it holds), saved chats."""
     out: dict = {"path": data_dir}
-    probe = os.path.join(data_dir, ".hybrid-health-probe")
-    try:
-        os.makedirs(data_dir, exist_ok=True)
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
-        out["writable"] = True
-    except OSError as e:
-        out["writable"], out["error"] = False, f"{display_path(data_dir)} is not writable: {e.strerror or e}"
+    problem = data_dir_problem(data_dir)  # the same line the host says once at start
+    out["writable"] = problem is None
+    if problem:
+        out["error"] = problem
     ledger = os.path.join(data_dir, "usage.sqlite3")
     out["ledger"] = display_path(ledger)
     if os.path.exists(ledger):

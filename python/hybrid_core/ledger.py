@@ -125,7 +125,6 @@ def connect(path: str) -> sqlite3.Connection:
 class Ledger:
     def __init__(self, path: str):
         self.path = path
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self._day = self._month = ""
@@ -174,11 +173,13 @@ class Ledger:
 
     def _run(self) -> None:
         try:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
             conn = connect(self.path)
             conn.executescript(SCHEMA)
             self._rebuild_rollups(conn)
             self._load_totals(conn)
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
+            # (data_dir a file, or not writable: the engine says so once; spend is still kept in memory)
             self.error = f"usage ledger {self.path}: {e}"
             log.error(self.error)
             self.ready.set()

@@ -8,8 +8,10 @@ joined into one line per wake-up), so neither the editor nor the loop waits for 
 
 Records: {"t": "user", "text", "retry"?} starts a turn; "who" (backend, model, kind,
 reason) names who answers; "text" appends to the answer; "end" (status, message)
-closes the turn; "sensitive" (rule) marks the chat local-only for good. One record that
-cannot be written is logged and dropped; the writer goes on with the next.
+closes the turn; "sensitive" (rule) marks the chat local-only for good. A record with a
+field of the wrong type (edited by hand, written by another version) is skipped or its
+field dropped; the rest of the chat still opens. One record that cannot be written is
+logged and dropped; the writer goes on with the next.
 """
 
 from __future__ import annotations
@@ -55,8 +57,19 @@ class SavedChat:
     torn: bool = False  # the last line was cut by a crash (and skipped)
 
 
+def _text(value) -> str | None:
+    """A field meant to be text: text or a number as text; anything else (an object, a list) is
+    not used. Lone surrogate halves (from a JSON escape) become U+FFFD."""
+    if isinstance(value, str):
+        return repaired(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def parse(chat_id: str, data: bytes) -> SavedChat:
-    """Rebuild a chat from its file. Never raises on damage: a bad line is skipped."""
+    """Rebuild a chat from its file. Never raises on damage: a bad line is skipped, and a
+    field of the wrong type is left out (a record that needs it is skipped)."""
     chat = SavedChat(chat_id, [])
     lines = data.split(b"\n")
     if lines and lines[-1] != b"":
@@ -64,27 +77,29 @@ def parse(chat_id: str, data: bytes) -> SavedChat:
     for line in lines[:-1]:
         try:
             rec = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             chat.torn = True
             continue
         if not isinstance(rec, dict):
             continue
         kind = rec.get("t")
         turn = chat.turns[-1] if chat.turns else None
-        if kind == "user":
-            chat.turns.append(SavedTurn(str(rec.get("text", "")), retry=bool(rec.get("retry"))))
+        if kind == "sensitive":
+            chat.sensitive = _text(rec.get("rule")) or "marked sensitive"
+        elif kind == "user":
+            user = _text(rec.get("text"))
+            if user is not None:
+                chat.turns.append(SavedTurn(user, retry=rec.get("retry") is True))
         elif turn is None:
-            if kind == "sensitive":
-                chat.sensitive = str(rec.get("rule"))
+            continue
         elif kind == "who":
-            turn.who = {k: str(rec[k]) for k in ("backend", "model", "kind", "reason") if rec.get(k) is not None}
+            who = {k: _text(rec.get(k)) for k in ("backend", "model", "kind", "reason")}
+            turn.who = {k: v for k, v in who.items() if v is not None}
         elif kind == "text":
-            turn.answer += str(rec.get("text", ""))
+            turn.answer += _text(rec.get("text")) or ""
         elif kind == "end":
-            turn.status = str(rec.get("status") or "complete")
-            turn.message = rec.get("message")
-        elif kind == "sensitive":
-            chat.sensitive = str(rec.get("rule"))
+            turn.status = _text(rec.get("status")) or "complete"
+            turn.message = _text(rec.get("message"))
     return chat
 
 
@@ -177,13 +192,16 @@ class ChatStore:
                 return parse(chat_id, f.read())
         except FileNotFoundError:
             return None
+        except OSError as e:  # data_dir is a file, or cannot be read: the chat starts afresh
+            log.warning("could not read chat %s: %s", chat_id, e)
+            return None
 
     def list(self) -> list[dict]:
         """Saved chats, newest first: id, title (the first question), updated (epoch s)."""
         out = []
         try:
             names = os.listdir(self.directory)
-        except FileNotFoundError:
+        except OSError:  # none yet, or data_dir is not a folder
             return []
         for name in names:
             chat_id = name[:-6]
