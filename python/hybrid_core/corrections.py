@@ -1,7 +1,8 @@
 """The router learns from its user: each time they overrule where a request went, the request
 is kept with the side they chose, and similar requests then go that way.
 
-Corrections are `@cloud` / `@local` in auto mode and `:HybridRetry <backend>` on the other side.
+Corrections are `@cloud` / `@local` in auto mode, `:HybridRetry <backend>` on the other side, and
+a switch to a backend (or preset) of the other side right after an auto-routed answer.
 They live in data_dir/corrections.jsonl (the request's words only: a sensitive request is never
 kept, and privacy is decided before this is read). Similar means the cosine of the
 classifier's hashed features, so a paraphrase matches and an unrelated request does not.
@@ -23,6 +24,7 @@ log = logging.getLogger("hybrid")
 SIMILAR = 0.5       # cosine above which two requests count as the same kind of request
 KEPT = 500          # the newest corrections kept
 TEXT_CHARS = 2000
+SWITCH_WINDOW = 120.0  # seconds after an answer in which switching side counts as overruling it
 
 
 def _vector(text: str) -> dict[int, float]:
@@ -109,3 +111,25 @@ class Corrections:
         if self.path and os.path.exists(self.path):
             os.remove(self.path)
         return n
+
+
+class LastAnswer:
+    """The last request auto routing answered, so a switch of side right after it is a correction."""
+
+    def __init__(self, window: float = SWITCH_WINDOW):
+        self.window = window
+        self._last: tuple[str, str, float] | None = None
+
+    def answered(self, text: str, side: str | None, ok: bool) -> None:
+        """An auto-routed answer ended; `ok` is False for a sensitive chat (never learned)."""
+        self._last = (text, side, time.monotonic()) if ok and side in ("local", "cloud") and text.strip() else None
+
+    def forget(self) -> None:
+        self._last = None
+
+    def switched_to(self, side: str) -> tuple[str, str] | None:
+        """(text, new side) when switching to `side` overrules the last answer; counted once."""
+        last, self._last = self._last, None
+        if last is None or last[1] == side or time.monotonic() - last[2] > self.window:
+            return None
+        return last[0], side

@@ -24,7 +24,7 @@ from .caching import mark_cache
 from .chat import SYSTEM_PROMPT, Conversation, Turn
 from .config import Config, builtin_config, default_config_path, display_path, load_config
 from .context import fit, ollama_num_ctx
-from .corrections import Corrections
+from .corrections import Corrections, LastAnswer
 from .datadir import problem as data_dir_problem
 from .edits import EditRequest, edit_messages, extract_code, fit_replacement
 from .errors import BackendError, ConfigError, HybridError
@@ -81,6 +81,8 @@ class Engine:
         self.ledger = Ledger(os.path.join(data_dir, "usage.sqlite3")) if data_dir else None
         self.store = ChatStore(os.path.join(data_dir, "chats"), self.secrets) if data_dir else None
         self.corrections = Corrections(os.path.join(data_dir, "corrections.jsonl") if data_dir else None)
+        self.last_answer = LastAnswer()
+        self._choosing = asyncio.Lock()
         self._closing = False
         self.accountant = Accountant(self.ledger, self._notify)
         self.windows: dict[tuple[str, str], int | None] = {}  # context windows servers reported
@@ -363,51 +365,56 @@ class Engine:
         return backend, self.model_override.get(name) or backend.model_for(role)
 
     async def _set_backend(self, name: str) -> None:
-        await self._ready.wait()  # a command given as the host starts waits for the config
-        await self._refresh_config()
-        if name != "auto" and name not in self.config.backends:
-            raise HybridError(f"no backend named {name!r}; configured: {', '.join(self.config.backends)} (or auto)")
-        self.active = name
-        self.user_chose_backend = True
-        self._leave_preset()
-        backend, model = self._target()
-        mode = "auto → " if name == "auto" else ""
-        self._notify("info", f"backend: {mode}{backend.name} ({backend.kind}) · {model}")
-        self._push_state()
+        async with self._choosing:  # two quick commands apply in the order given
+            await self._ready.wait()  # a command given as the host starts waits for the config
+            await self._refresh_config()
+            if name != "auto" and name not in self.config.backends:
+                raise HybridError(f"no backend named {name!r}; configured: {', '.join(self.config.backends)} (or auto)")
+            self.active = name
+            self.user_chose_backend = True
+            self._learn_switch(name)
+            self._leave_preset()
+            backend, model = self._target()
+            mode = "auto → " if name == "auto" else ""
+            self._notify("info", f"backend: {mode}{backend.name} ({backend.kind}) · {model}")
+            self._push_state()
         await self._warm()
 
     async def _set_model(self, model: str) -> None:
-        await self._ready.wait()
-        await self._refresh_config()
-        backend, _ = self._target()
-        self.model_override[backend.name] = model
-        self._leave_preset()
-        self._notify("info", f"model: {backend.name} · {model}")
-        self._push_state()
+        async with self._choosing:  # two quick commands apply in the order given
+            await self._ready.wait()
+            await self._refresh_config()
+            backend, _ = self._target()
+            self.model_override[backend.name] = model
+            self._leave_preset()
+            self._notify("info", f"model: {backend.name} · {model}")
+            self._push_state()
         await self._warm()
 
     async def _set_preset(self, name: str) -> None:
-        await self._ready.wait()  # a command given as the host starts waits for the config
-        await self._refresh_config()
-        preset = self.config.presets.get(name)
-        if preset is None:
-            names = ", ".join(self.config.presets) or "none yet"
-            raise HybridError(f"no preset named {name!r} (configured: {names}); add it under presets: in "
-                              f"{display_path(self.config_path)}")
-        self.active = preset.backend
-        self.user_chose_backend = True
-        if preset.model:
-            self.model_override[preset.backend] = preset.model
-        else:
-            self.model_override.pop(preset.backend, None)
-        self.preset, self.system_prompt = preset.name, preset.system
-        if preset.backend == "auto":
-            where = "auto"
-        else:
-            backend, model = self._target()
-            where = f"{backend.name} ({backend.kind}) · {model}"
-        self._notify("info", f"preset {preset.name}: {where}{' · its own system prompt' if preset.system else ''}")
-        self._push_state()
+        async with self._choosing:  # two quick commands apply in the order given
+            await self._ready.wait()  # a command given as the host starts waits for the config
+            await self._refresh_config()
+            preset = self.config.presets.get(name)
+            if preset is None:
+                names = ", ".join(self.config.presets) or "none yet"
+                raise HybridError(f"no preset named {name!r} (configured: {names}); add it under presets: in "
+                                  f"{display_path(self.config_path)}")
+            self.active = preset.backend
+            self.user_chose_backend = True
+            self._learn_switch(preset.backend, f"preset {preset.name}")
+            if preset.model:
+                self.model_override[preset.backend] = preset.model
+            else:
+                self.model_override.pop(preset.backend, None)
+            self.preset, self.system_prompt = preset.name, preset.system
+            if preset.backend == "auto":
+                where = "auto"
+            else:
+                backend, model = self._target()
+                where = f"{backend.name} ({backend.kind}) · {model}"
+            self._notify("info", f"preset {preset.name}: {where}{' · its own system prompt' if preset.system else ''}")
+            self._push_state()
         await self._warm()
 
     def _leave_preset(self) -> None:
@@ -479,6 +486,8 @@ class Engine:
         try:
             await self._ready.wait()  # sent as the host starts: wait for the config and the restored choice
             await self._refresh_config()
+            async with self._choosing:  # a :HybridBackend / Model / Preset given just before applies to this
+                pass
             yield
         finally:
             self.tasks.pop(stream_id, None)
@@ -546,6 +555,11 @@ class Engine:
             result["message"] = f"{result['message']} — :HybridRetry tries again"
         turn.status = result["status"]
         self._turn_end(chat_id, result, turn.status)
+        # Auto routing chose and the answer came: switching side now overrules it (a failure does not).
+        answered = self.config.backends.get(turn.backend)
+        routed = active == "auto" and decision.step not in ("explicit", "privacy") and not redo and answered
+        self.last_answer.answered(decision.text, answered.kind if routed else None,
+                                  ok=turn.status == "complete" and conv.sensitive is None and not decision.sensitive)
 
     def _learn(self, d: Decision, active: str, redo) -> None:
         """An overruled route is a correction: @cloud / @local in auto mode, or a retry on the other side."""
@@ -560,6 +574,18 @@ class Engine:
             return
         if text.strip():
             self.loop.run_in_executor(None, self.corrections.record, text, d.side, how)
+
+    def _learn_switch(self, name: str, how: str | None = None) -> None:
+        """Switching to a backend of the other side right after an auto-routed answer overrules it."""
+        backend = self.config.backends.get(name)
+        if backend is None:  # auto: nothing overruled
+            self.last_answer.forget()
+            return
+        overruled = self.last_answer.switched_to(backend.kind)
+        if overruled:
+            text, side = overruled
+            self.loop.run_in_executor(None, self.corrections.record, text, side,
+                                      f"switched to {how or name} after the answer")
 
     async def _corrections(self, forget: bool) -> dict:
         await self._ready.wait()
