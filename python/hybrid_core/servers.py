@@ -20,6 +20,7 @@ import sys
 import time
 from urllib.parse import urlsplit
 
+from .backends import backend_class
 from .config import BackendConfig
 from .errors import ConnectError
 
@@ -34,8 +35,9 @@ def command_for(cfg: BackendConfig) -> list[str] | None:
     """The command line that serves `cfg`, or None when the plugin should not start one."""
     if cfg.command:
         return list(cfg.command)
-    if cfg.autostart and cfg.type == "ollama":
-        return ["ollama", "serve"]
+    autostart = backend_class(cfg.type).autostart_command
+    if cfg.autostart and autostart:
+        return list(autostart)
     return None
 
 
@@ -47,7 +49,7 @@ def log_path_for(cfg: BackendConfig, log_dir: str | None) -> str:
 def warms_up(cfg: BackendConfig) -> bool:
     """Whether opening the chat loads this backend's model ahead of the first question: a local
     Ollama (which loads on request) or a server the plugin starts, unless warm_up: false."""
-    return cfg.warm_up and cfg.local and (cfg.type == "ollama" or command_for(cfg) is not None)
+    return cfg.warm_up and cfg.local and (backend_class(cfg.type).preloads or command_for(cfg) is not None)
 
 
 def _die_with_parent() -> None:
