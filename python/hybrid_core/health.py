@@ -16,7 +16,7 @@ import sqlite3
 import sys
 
 from .backends import safe_url
-from .backends.pool import BackendPool
+from .backends.pool import BackendPool, command_for, warms_up
 from .config import builtin_config, display_path, load_config
 from .datadir import problem as data_dir_problem
 from .errors import HybridError
@@ -25,7 +25,7 @@ from .pricing import rates_for
 from .privacy import BUILTIN_PATHS, BUILTIN_PATTERNS
 from .redact import Redactor
 from .routing import Router
-from .servers import command_for, log_path_for, warms_up
+from .servers import log_path_for
 
 
 def server_report(cfg, data_dir: str | None) -> dict | None:

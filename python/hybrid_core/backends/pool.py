@@ -16,13 +16,29 @@ from ..config import BackendConfig
 from ..errors import BackendError, HybridError
 from ..keys import KeyResolver
 from ..redact import Redactor
-from ..servers import ManagedServer, command_for, warms_up
-from . import Backend, make_backend
+from ..servers import ManagedServer
+from . import Backend, backend_class, make_backend
 
 log = logging.getLogger("hybrid")
 
 WARM_EVERY = 60.0  # seconds before the same model is warmed again
 LOADED_TIMEOUT = 2.0  # seconds :HybridStats waits for a server's /api/ps
+
+
+def command_for(cfg: BackendConfig) -> list[str] | None:
+    """The command line that serves `cfg`, or None when the plugin should not start one."""
+    if cfg.command:
+        return list(cfg.command)
+    autostart = backend_class(cfg.type).autostart_command
+    if cfg.autostart and autostart:
+        return list(autostart)
+    return None
+
+
+def warms_up(cfg: BackendConfig) -> bool:
+    """Whether opening the chat loads this backend's model ahead of the first question: a local
+    Ollama (which loads on request) or a server the plugin starts, unless warm_up: false."""
+    return cfg.warm_up and cfg.local and (backend_class(cfg.type).preloads or command_for(cfg) is not None)
 
 
 class BackendPool:
@@ -81,7 +97,7 @@ class BackendPool:
         if server is None or server.command != command:
             if server is not None:
                 await asyncio.to_thread(server.stop)
-            server = self.servers[cfg.name] = ManagedServer(cfg, self.log_dir)
+            server = self.servers[cfg.name] = ManagedServer(cfg, command, self.log_dir)
 
         async def ready() -> bool:
             try:
