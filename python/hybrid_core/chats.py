@@ -17,6 +17,7 @@ from .editor_link import EditorLink, who_of
 from .errors import HybridError
 from .inflight import InFlight
 from .learning import Learning
+from .live_config import LiveConfig
 from .outbox import without_none
 from .routing import Decision
 from .saved_chats import ChatStore, valid_id
@@ -28,9 +29,9 @@ STILL_STREAMING = "an answer is still streaming in this chat; cancel it with <C-
 
 
 class Chats:
-    def __init__(self, live, selection: Selection, dispatch: Dispatcher, inflight: InFlight, learning: Learning,
+    def __init__(self, live: LiveConfig, selection: Selection, dispatch: Dispatcher, inflight: InFlight, learning: Learning,
                  link: EditorLink, store: ChatStore | None, push_state: Callable[[], None]):
-        self.live = live  # LiveConfig
+        self.live = live
         self.selection = selection
         self.dispatch = dispatch
         self.inflight = inflight

@@ -15,6 +15,7 @@ from .backends.pool import BackendPool
 from .conversation import SYSTEM_PROMPT, Conversation
 from .editor_link import EditorLink
 from .errors import BackendError, HybridError
+from .live_config import LiveConfig
 from .outbox import without_none
 from .prompt import Prompt
 from .retry import patience_for
@@ -33,7 +34,7 @@ def chat_route_request(conv: Conversation, text: str, path: str | None, system_p
 
 
 class Dispatcher:
-    def __init__(self, live, selection: Selection, pool: BackendPool, prompt: Prompt, sender: Sender,
+    def __init__(self, live: LiveConfig, selection: Selection, pool: BackendPool, prompt: Prompt, sender: Sender,
                  accountant: Accountant, link: EditorLink):
         self.live = live  # LiveConfig: the config and its router
         self.selection = selection

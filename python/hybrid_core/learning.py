@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 
 from .corrections import Corrections, LastAnswer
+from .live_config import LiveConfig
 from .routing import Decision
 
 
 class Learning:
-    def __init__(self, corrections: Corrections, live, loop: asyncio.AbstractEventLoop):
+    def __init__(self, corrections: Corrections, live: LiveConfig, loop: asyncio.AbstractEventLoop):
         self.corrections = corrections
-        self.live = live  # LiveConfig: the backends' sides
+        self.live = live  # the backends' sides
         self.loop = loop
         self.last_answer = LastAnswer()
 

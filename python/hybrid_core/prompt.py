@@ -16,6 +16,8 @@ from .context import fit
 from .conversation import Conversation
 from .editor_link import EditorLink
 from .errors import HybridError
+from .live_config import LiveConfig
+from .selection import Selection
 from .tokens import content_text, messages_tokens
 
 log = logging.getLogger("hybrid")
@@ -25,9 +27,9 @@ SUMMARY_PROMPT = ("Summarize this conversation in at most five sentences for the
 
 
 class Prompt:
-    def __init__(self, live, selection, pool: BackendPool, link: EditorLink):
-        self.live = live  # LiveConfig
-        self.selection = selection  # Selection: the local model that writes summaries
+    def __init__(self, live: LiveConfig, selection: Selection, pool: BackendPool, link: EditorLink):
+        self.live = live
+        self.selection = selection  # the local model that writes summaries
         self.pool = pool
         self.link = link
         self.windows: dict[tuple[str, str], int | None] = {}  # context windows servers reported

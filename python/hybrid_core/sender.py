@@ -19,6 +19,7 @@ from .config import display_path
 from .conversation import Conversation
 from .editor_link import EditorLink
 from .errors import BackendError, HybridError
+from .live_config import LiveConfig
 from .prompt import Prompt
 from .routing import Decision
 
@@ -41,7 +42,7 @@ class Sent:
 
 
 class Sender:
-    def __init__(self, live, pool: BackendPool, prompt: Prompt, link: EditorLink, accountant: Accountant):
+    def __init__(self, live: LiveConfig, pool: BackendPool, prompt: Prompt, link: EditorLink, accountant: Accountant):
         self.live = live  # LiveConfig: the backends, the router's privacy rules, the retry policy
         self.pool = pool
         self.prompt = prompt

@@ -12,12 +12,13 @@ from .backends import backend_class
 from .backends.pool import BackendPool
 from .config import display_path
 from .ledger import Ledger
+from .live_config import LiveConfig
 from .outbox import without_none
 from .pricing import DEFAULT_PRICES_DATE
 from .stats import usage_stats
 
 
-async def stats_report(live, ledger: Ledger | None, pool: BackendPool, accountant: Accountant) -> dict:
+async def stats_report(live: LiveConfig, ledger: Ledger | None, pool: BackendPool, accountant: Accountant) -> dict:
     await live.ready()
     data = {"periods": {}}
     reporting = [c for c in live.config.backends.values() if backend_class(c.type).reports_loaded_models]
