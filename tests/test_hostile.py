@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from hybrid_core.sessions import parse
+from hybrid_core.saved_chats import parse
 
 pytestmark = pytest.mark.nvim
 

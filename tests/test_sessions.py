@@ -3,9 +3,9 @@
 import json
 import os
 
-from hybrid_core.chat import Conversation
+from hybrid_core.conversation import Conversation
 from hybrid_core.redact import Redactor
-from hybrid_core.sessions import ChatStore, parse, valid_id
+from hybrid_core.saved_chats import ChatStore, parse, valid_id
 
 
 def write_chat(tmp_path, redact=None):

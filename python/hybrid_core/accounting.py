@@ -100,6 +100,14 @@ class Accountant:
         return {"daily": budget.get("daily_usd"), "monthly": budget.get("monthly_usd"),
                 "on_limit": budget.get("on_limit") or "ask"}
 
+    def spend_state(self) -> dict:
+        """Spend so far and the limits, for the editor's state and :HybridStats."""
+        today, month = self.spend()
+        limits = self.limits()
+        state = {"today_usd": round(today, 6), "month_usd": round(month, 6), "daily_usd": limits["daily"],
+                 "monthly_usd": limits["monthly"]}
+        return {k: v for k, v in state.items() if v is not None}
+
     def spend(self) -> tuple[float, float]:
         return self.ledger.spend() if self.ledger is not None else (0.0, 0.0)
 

@@ -15,7 +15,8 @@ import shutil
 import sqlite3
 import sys
 
-from .backends import make_backend, safe_url
+from .backends import safe_url
+from .backends.pool import BackendPool, command_for, warms_up
 from .config import builtin_config, display_path, load_config
 from .datadir import problem as data_dir_problem
 from .errors import HybridError
@@ -24,7 +25,7 @@ from .pricing import rates_for
 from .privacy import BUILTIN_PATHS, BUILTIN_PATTERNS
 from .redact import Redactor
 from .routing import Router
-from .servers import command_for, log_path_for, warms_up
+from .servers import log_path_for
 
 
 def server_report(cfg, data_dir: str | None) -> dict | None:
@@ -37,21 +38,20 @@ def server_report(cfg, data_dir: str | None) -> dict | None:
             "log": display_path(log_path_for(cfg, data_dir)) if data_dir else None}
 
 
-async def check_backend(cfg, keys: KeyResolver, redact: Redactor, data_dir: str | None = None) -> dict:
+async def check_backend(cfg, pool: BackendPool, data_dir: str | None = None) -> dict:
     out = {"name": cfg.name, "kind": cfg.kind, "local_why": cfg.local_why,
            "type": cfg.type, "url": safe_url(cfg.base_url), "model": cfg.default_model,
            "server": server_report(cfg, data_dir), "keep_alive": cfg.keep_alive,
            "warm_up": warms_up(cfg)}
     try:
-        key, where = keys.resolve(cfg)
+        key, where = pool.keys.resolve(cfg)  # a missing key is reported, not an error here
     except HybridError as e:
         key, where, out["key_error"] = None, "", str(e)
-    redact.add(key)
     out["key"] = f"found in {where}" if key else None
     out["key_hint"] = cfg.api_key_env
     cfg.connect_timeout, cfg.read_timeout = min(cfg.connect_timeout, 2.0), 5.0
     out["unpriced"] = unpriced_models(cfg)
-    backend = make_backend(cfg, key, where)
+    backend = pool.client_with(cfg, key, where)  # (the pool masks the key from here on)
     try:
         models = [m["name"] for m in await backend.list_models()]
         out["reachable"] = True
@@ -59,8 +59,6 @@ async def check_backend(cfg, keys: KeyResolver, redact: Redactor, data_dir: str 
         out["loaded"] = await loaded_names(backend)
     except HybridError as e:
         out["reachable"], out["error"] = False, str(e)
-    finally:
-        await backend.aclose()
     return out
 
 
@@ -94,10 +92,12 @@ async def check(path: str, data_dir: str | None = None) -> dict:
             return report
     report["keys_file_open"] = keys_file_readable_by_others(config.keys_path)
     report["routing"] = routing_summary(config)
-    keys = KeyResolver(config.keys_path)
-    redact = Redactor()
-    backends = await asyncio.gather(*(check_backend(b, keys, redact, data_dir) for b in config.backends.values()))
-    report["backends"] = masked(backends, redact)  # a server may echo the key in its error
+    pool = BackendPool(KeyResolver(config.keys_path), Redactor())
+    try:
+        backends = await asyncio.gather(*(check_backend(b, pool, data_dir) for b in config.backends.values()))
+    finally:
+        await pool.aclose_clients()
+    report["backends"] = masked(backends, pool.secrets)  # a server may echo the key in its error
     return report
 
 

@@ -29,23 +29,24 @@ class Outbox:
         self._last_flush = 0.0
         self._answering: set[str] = set()  # streams whose first text has gone out
 
-    def put(self, event: dict) -> None:
-        """Queue one event. Must be called on the loop's thread."""
+    def put(self, event: dict, stream: str | None = None) -> None:
+        """Queue one event. Must be called on the loop's thread. `stream`: the answer a delta or
+        an end event belongs to (the editor link names it; nothing here reads ids)."""
         last = self._pending[-1] if self._pending else None
         kind = event["type"]
         if kind == "delta" and last is not None and last["type"] == "delta" and last["chat"] == event["chat"]:
             last["text"] += event["text"]
         else:
             self._pending.append(event)
-        if kind == "delta" and event["chat"] not in self._answering:
+        if kind == "delta" and stream not in self._answering:
             # An answer's first text goes out now, whatever went just before it (its header,
             # the state): the time to first token is what the user waits on.
-            self._answering.add(event["chat"])
+            self._answering.add(stream)
             self.loop.call_soon(self.flush)
             return
         if kind in ("turn_end", "ask_end"):
             # The end shows the last text and the status now: nothing follows to batch with.
-            self._answering.discard(event.get("chat") or f"ask:{event.get('id')}")
+            self._answering.discard(stream)
             self.loop.call_soon(self.flush)
             return
         if not self._scheduled:

@@ -4,6 +4,7 @@ for a `type: ollama` backend with `autostart: true`.
 A server is started on first use, only when nothing answers at its base_url yet, and waited
 for until it answers; its output goes to a log file beside hybrid.log. It is stopped when
 the host shuts down (Neovim exits), and on Linux also if the host dies without shutting down.
+Which command serves a backend is decided by backends/pool.py (command_for).
 """
 
 from __future__ import annotations
@@ -30,24 +31,9 @@ POLL_SECONDS = 0.2
 STOP_SECONDS = 3.0
 
 
-def command_for(cfg: BackendConfig) -> list[str] | None:
-    """The command line that serves `cfg`, or None when the plugin should not start one."""
-    if cfg.command:
-        return list(cfg.command)
-    if cfg.autostart and cfg.type == "ollama":
-        return ["ollama", "serve"]
-    return None
-
-
 def log_path_for(cfg: BackendConfig, log_dir: str | None) -> str:
     """Where the server of backend `cfg` writes its output (no file without a data_dir)."""
     return os.path.join(log_dir, f"server-{cfg.name}.log") if log_dir else os.devnull
-
-
-def warms_up(cfg: BackendConfig) -> bool:
-    """Whether opening the chat loads this backend's model ahead of the first question: a local
-    Ollama (which loads on request) or a server the plugin starts, unless warm_up: false."""
-    return cfg.warm_up and cfg.local and (cfg.type == "ollama" or command_for(cfg) is not None)
 
 
 def _die_with_parent() -> None:
@@ -71,9 +57,9 @@ async def answers(cfg: BackendConfig, timeout: float = 0.5) -> bool:
 
 
 class ManagedServer:
-    def __init__(self, cfg: BackendConfig, log_dir: str | None):
+    def __init__(self, cfg: BackendConfig, command: list[str], log_dir: str | None):
         self.cfg = cfg
-        self.command = command_for(cfg) or []
+        self.command = command
         self.log_path = log_path_for(cfg, log_dir)
         self.proc: subprocess.Popen | None = None
         self._lock = asyncio.Lock()

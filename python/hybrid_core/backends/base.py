@@ -1,17 +1,42 @@
-"""What every backend shares: the request/event types, HTTP plumbing, error mapping."""
+"""What every backend shares: the contract, the request/event types, HTTP plumbing, error mapping.
+
+The contract. A backend type is one subclass of `Backend` in its own module, registered by its
+setup.yaml `type:` name in `backends/__init__.py` (BACKEND_CLASSES). It must implement:
+
+- `stream_events(req)`: an async generator of the wire format's events, as the server sent them:
+  `Delta(text)` for each piece of the answer; `Usage(...)` once the server says what the request
+  used (any field may be None: the ledger then estimates it; `cost_usd` only when the server says
+  what it charged); `Finish(reason)` when the server says the answer is complete. Finish reasons
+  are the server's own words, normalised to OpenAI's: "stop" (done), "length" (cut at the output
+  limit: the engine says so, and :HybridAsk refuses to apply it); any other is passed on. No
+  Finish at all means the stream was cut: the answer counts as incomplete.
+- `list_models()`: [{"name": ..., ...}] for the :HybridModel picker; a reachability probe too.
+
+It may override `context_length(model)`, `warm(model)`, `loaded_models()` (None: cannot say),
+`auth_headers()`, `start_hint()`, `not_found(...)`, and the prompt hooks `request_options(...)` and
+`cache_marked(...)`. Class attributes say what the engine may expect of the type:
+`autostart_command` (what `autostart: true` runs), `preloads` (warm() loads a model, so opening
+the chat warms it), `cuts_long_prompts` (the server truncates a prompt past its window without an
+error: the engine checks the prompt tokens it reports), `reports_loaded_models` (:HybridStats asks).
+
+Errors. Every failure a user can act on is raised as a `BackendError` subclass (errors.py) with a
+one-line message naming the backend. Before the first Delta, ConnectError, RateLimitError
+(`retry_after`) and a 5xx ServerError are retried (retry.py) and may fall back to the other side;
+after text has arrived nothing is retried. Use `http_errors()`, `status_error()` and `chunks()` so
+transport failures, error bodies and stalled streams read the same for every type.
+
+`stream_chat()` wraps `stream_events()`: it repairs text split inside a surrogate pair and stops an
+answer past max_answer_mb. Construction takes an optional httpx transport (tests inject a mock).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
-import functools
 import json
-import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -29,10 +54,12 @@ from ..errors import (
 )
 from ..redact import clipped
 from ..streams import BodyDecoder, StreamFormatError, TextRepair
+from .http_helpers import MAX_ERROR_BODY, drain, error_text, message_of, retry_after_seconds, safe_url, tls_for
 
-MAX_ERROR_BODY = 64 * 1024
+__all__ = ["MAX_ERROR_BODY", "Backend", "ChatRequest", "Delta", "Event", "Finish", "Usage", "answer_text", "drain",
+           "error_text", "message_of", "retry_after_seconds", "safe_url", "tls_for"]
+
 MAX_JSON_BODY = 16 * 1024 * 1024  # a model list, /api/show: a few hundred KB at most
-DRAIN_SECONDS = 1.0
 
 
 @dataclass
@@ -65,84 +92,6 @@ class Finish:
 Event = Delta | Usage | Finish
 
 
-def safe_url(url: str) -> str:
-    """A URL fit for a message: no user-info, no query string (keys hide there)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-@functools.cache
-def verified_tls() -> ssl.SSLContext:
-    """One verifying TLS context for every https backend: reading the CA bundle takes ~25 ms."""
-    return httpx.create_ssl_context(trust_env=False)
-
-
-def tls_for(base_url: str) -> ssl.SSLContext:
-    """An http:// backend (a local server, usually) needs no CA bundle, so the first request
-    does not wait for one; its context trusts nothing, so a redirect to https fails closed."""
-    if base_url.lower().startswith("https:"):
-        return verified_tls()
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-
-
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def error_text(body: bytes | str, secret: str | None = None) -> str:
-    """The server's own words from an error body, in any of the usual shapes. They are cut
-    short, and `secret` (the key sent) is masked before the cut, so no part of it is left at the edge."""
-    if isinstance(body, bytes):
-        body = body[:MAX_ERROR_BODY].decode("utf-8", errors="replace")
-    text = body[:MAX_ERROR_BODY].strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        if text.lstrip().startswith("<"):
-            return "an HTML page instead of an API answer"
-        return clipped(" ".join(text.split()), 200, secret)
-    return message_of(data, secret) or clipped(" ".join(text.split()), 200, secret)
-
-
-def message_of(data, secret: str | None = None) -> str:
-    if isinstance(data, dict):
-        err = data.get("error", data.get("detail", data.get("message")))
-        if isinstance(err, dict):
-            return clipped(str(err.get("message") or err.get("msg") or err.get("code") or json.dumps(err)), 300, secret)
-        if isinstance(err, list) and err:
-            return message_of({"error": err[0]}, secret)
-        if err:
-            return clipped(str(err), 300, secret)
-    return ""
-
-
-async def drain(items: AsyncIterator) -> None:
-    """Read what is left after the server's last message (usually just the end of the chunked
-    body), so that the connection goes back to the pool instead of being closed: the next
-    request then skips the TCP and TLS handshakes. A body the server keeps open is not
-    waited on for long, and whatever goes wrong here only costs the reuse."""
-    async def rest():
-        async for _ in items:
-            pass
-
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(rest(), DRAIN_SECONDS)
-
-
 async def answer_text(backend, req: ChatRequest, enough=None) -> str:
     """The whole text of a (short) answer; stops reading, and closes the stream, once
     `enough(text so far)` is true."""
@@ -159,7 +108,13 @@ async def answer_text(backend, req: ChatRequest, enough=None) -> str:
 class Backend:
     """One configured backend. Subclasses speak the wire format."""
 
-    def __init__(self, cfg: BackendConfig, api_key: str | None = None, key_source: str = ""):
+    autostart_command: tuple[str, ...] | None = None  # what `autostart: true` runs when nothing answers
+    preloads = False  # warm() loads the model ahead of the first request
+    cuts_long_prompts = False  # the server silently truncates a prompt longer than its window
+    reports_loaded_models = False  # loaded_models() can say what the server holds in memory
+
+    def __init__(self, cfg: BackendConfig, api_key: str | None = None, key_source: str = "", *,
+                 transport: httpx.AsyncBaseTransport | None = None):
         self.cfg = cfg
         self.name = cfg.name
         self.api_key = api_key
@@ -174,10 +129,19 @@ class Backend:
             # on a redirect to another host).
             follow_redirects=not cfg.local,
             trust_env=False,
+            transport=transport,
         )
 
     def auth_headers(self) -> dict:
         return {}
+
+    def request_options(self, prompt_tokens: int, window: int | None) -> dict:
+        """Extra fields for the request body, sized for this prompt (Ollama's num_ctx)."""
+        return {}
+
+    def cache_marked(self, messages: list[dict], model: str) -> list[dict]:
+        """`messages` with the stable prefix marked for the server's prompt cache, where it has one."""
+        return messages
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -8,12 +8,22 @@ from datetime import datetime, timezone
 
 import httpx
 
+from ..context import ollama_num_ctx
 from ..errors import ModelNotFoundError, StreamError
 from ..streams import NDJSONDecoder
 from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, safe_url
 
 
 class OllamaBackend(Backend):
+    autostart_command = ("ollama", "serve")
+    preloads = True  # Ollama loads a model on its first request; warm() asks for that ahead of time
+    cuts_long_prompts = True  # a prompt past num_ctx is cut from the front, without an error
+    reports_loaded_models = True  # GET /api/ps
+
+    def request_options(self, prompt_tokens: int, window: int | None) -> dict:
+        # Ollama cuts a prompt longer than num_ctx silently; its default is small.
+        return {"options": {"num_ctx": ollama_num_ctx(prompt_tokens, window)}}
+
     def auth_headers(self) -> dict:
         # Ollama itself takes no key, but a proxy in front of it may.
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from ..caching import mark_cache
 from ..errors import StreamError
 from ..streams import SSEDecoder
 from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, message_of
@@ -18,6 +19,10 @@ from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, mess
 class OpenAIBackend(Backend):
     def auth_headers(self) -> dict:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def cache_marked(self, messages: list[dict], model: str) -> list[dict]:
+        # OpenRouter and Anthropic-compatible gateways read cache_control (see caching.py).
+        return mark_cache(messages, model)
 
     async def stream_events(self, req: ChatRequest) -> AsyncIterator[Event]:
         url = f"{self.cfg.base_url}/chat/completions"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .privacy import Finding
-from .sessions import SavedChat
+from .saved_chats import SavedChat
 
 SYSTEM_PROMPT = (
     "You are a coding assistant inside the Neovim editor. Answer precisely and briefly. "
