@@ -75,7 +75,9 @@ def default_of(section, name: str):
 
 @dataclass(frozen=True)
 class DefaultsSection:
-    backend: str | None = option(None, Text(label="a backend name, or auto"),
+    """Where chats start, and limits for every backend that sets none of its own."""
+
+    backend: str | None = option(None, Text(label="a backend name, or `auto`"),
                                  "The backend chats start on, or `auto` to route each request (|hybrid-routing|).",
                                  shown="the first backend")
     connect_timeout: float = option(2.0, Positive(), "Seconds to connect, for every backend: short, so a "
@@ -90,15 +92,15 @@ class DefaultsSection:
 
 
 def _type_doc() -> str:
-    return alternatives(f"`{name}` ({kind.protocol})" for name, kind in BACKEND_TYPES.items()) + "."
+    return "What the server speaks: " + alternatives(f"`{name}` ({kind.protocol})" for name, kind in BACKEND_TYPES.items()) + "."
 
 
 @dataclass
 class BackendConfig:
-    """backend.NAME: one server. Options only some types take say so in the help."""
+    """One server, named NAME (letters, digits, `_`, `.`, `-`)."""
 
     name: str
-    type: str = option(None, Custom("a backend type"), _type_doc(), required=True)
+    type: str = option(None, Custom(alternatives(f"`{t}`" for t in BACKEND_TYPES)), _type_doc(), required=True)
     base_url: str = option(None, Custom("URL"), "The server's URL. For `openai` it includes the version path, "
                                                 "e.g. https://openrouter.ai/api/v1.", required=True)
     default_model: str = option(None, Text(required=True), "The model used when a role names none.", required=True)
@@ -106,7 +108,7 @@ class BackendConfig:
                                           "(|:HybridAsk|), `research` (long prompts), `router` (|hybrid-routing|).")
     local: bool = option(False, Flag(), "Whether the server runs on this machine, so sensitive text may go to it "
                                         "(|hybrid-routing-local|).",
-                         shown="inferred: true for a loopback base_url that does not look like a proxy to a cloud")
+                         shown="inferred (true for a loopback base_url that does not look like a proxy to a cloud)")
     api_key_env: str = option("", Custom("variable name"), "The environment variable holding the key (its name, "
                                                            "never the key: a value shaped like a key is refused "
                                                            "without being shown).",
@@ -151,10 +153,10 @@ class BackendConfig:
 
 @dataclass
 class Preset:
-    """presets.NAME: a named backend, model and system prompt (or a GPTCode profile)."""
+    """A named backend, model and system prompt (|hybrid-presets|)."""
 
     name: str
-    backend: str = option(None, Text(required=True, label="a backend name, or auto"),
+    backend: str = option(None, Text(required=True, label="a backend name, or `auto`"),
                           "The backend; `auto` routes each request (and then takes no model).", required=True)
     model: str | None = option(None, Text(), "The model.", shown="the backend's own")
     system: str | None = option(None, Text(), "The system prompt.", shown="the plugin's prompt")
@@ -163,7 +165,7 @@ class Preset:
 
 @dataclass(frozen=True, kw_only=True)
 class RouteRule:
-    """routing.rules[N]: checked in order, before the built-in ones."""
+    """One of your routing rules: checked in order, before the built-in ones."""
 
     words: tuple[str, ...] = option((), TextList("text or a list of text", one_ok=True),
                                     "Whole words, any case.")

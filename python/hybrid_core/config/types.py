@@ -81,7 +81,7 @@ class Amount(Type):
 
 
 class Flag(Type):
-    label = "true or false"
+    label = "`true` or `false`"
 
     def __init__(self, *, strict: bool = True):
         # strict=False: context.summarize has always taken what equals true or false (1, 0),
@@ -98,11 +98,11 @@ class Flag(Type):
 class OneOf(Type):
     def __init__(self, values: tuple[str, ...], verb: str = "must be"):
         self.values, self.verb = values, verb
-        self.label = alternatives(values)
+        self.label = alternatives(f"`{v}`" for v in values)
 
     def check(self, value, key, fail):
         if value not in self.values:
-            fail(key, f"{self.verb} {self.label}, got {show(value)}")
+            fail(key, f"{self.verb} {alternatives(self.values)}, got {show(value)}")
         return value
 
 
