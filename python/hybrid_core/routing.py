@@ -103,7 +103,7 @@ class Router:
         self.classify = routing.builtin_rules
         self.lean = routing.lean
         self.corrections = None  # the user's corrections (corrections.py), set by the engine
-        self.privacy = PrivacyRules(config.privacy.local_only_paths, config.privacy.local_only_patterns)
+        self.privacy = PrivacyRules.from_config(config)
 
     # -- the pipeline ---------------------------------------------------------------
 
