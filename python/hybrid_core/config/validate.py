@@ -147,7 +147,7 @@ class _Validator:
             for profile, item in profiles.items():
                 key = f"backend.{name}.profiles.{profile}"
                 models = self.mapping(self.mapping(item, key).get("agent_models"), f"{key}.agent_models")
-                model = self.take(Preset, "model", {"model": models.get("query")}, f"{key}.agent_models")
+                model = Text().check(models.get("query"), f"{key}.agent_models.query", self.fail)
                 out[f"{name}.{profile}"] = Preset(f"{name}.{profile}", name, model or backends[name].default_model,
                                                   description=f"GPTCode profile {profile} of {name}")
             backends[name].profiles = tuple(profiles)
