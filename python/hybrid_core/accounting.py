@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from .config.schema import BudgetSection
 from .ledger import Ledger, Row
 from .pricing import cost_usd, rates_for
 from .tokens import estimate_tokens, messages_tokens
@@ -96,9 +97,8 @@ class Accountant:
     # -- budgets ----------------------------------------------------------------------
 
     def limits(self) -> dict:
-        budget = self.config.raw.get("budget") if self.config and isinstance(self.config.raw.get("budget"), dict) else {}
-        return {"daily": budget.get("daily_usd"), "monthly": budget.get("monthly_usd"),
-                "on_limit": budget.get("on_limit") or "ask"}
+        budget = self.config.budget if self.config else BudgetSection()
+        return {"daily": budget.daily_usd, "monthly": budget.monthly_usd, "on_limit": budget.on_limit}
 
     def spend_state(self) -> dict:
         """Spend so far and the limits, for the editor's state and :HybridStats."""

@@ -9,10 +9,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from .config.schema import RetrySection
 from .errors import ConnectError, RateLimitError, ServerError
 
-DEFAULT_ATTEMPTS = 3
-DEFAULT_MAX_WAIT = 20.0
 FIRST_BACKOFF = 0.25  # seconds; doubled each attempt, with jitter
 FALLBACK_PATIENCE = 2.0  # longest wait for a retry when the other side could answer
 
@@ -26,8 +25,8 @@ def retryable(error: Exception) -> bool:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = DEFAULT_ATTEMPTS  # in all, the first one included
-    max_wait: float = DEFAULT_MAX_WAIT  # longest single wait, Retry-After included
+    attempts: int = RetrySection.attempts  # in all, the first one included
+    max_wait: float = RetrySection.max_wait  # longest single wait, Retry-After included
 
     def wait_before(self, attempt: int, error: Exception, patience: float | None = None) -> float | None:
         """Seconds to wait before attempt number `attempt + 1`; None: give up now.
@@ -56,8 +55,12 @@ def patience_for(cooling_down: bool, can_fall_back: bool) -> float | None:
     return 0.0 if cooling_down else FALLBACK_PATIENCE
 
 
-def policy_from(raw: dict | None) -> RetryPolicy:
-    """setup.yaml's `retry:` section, already validated by config.py."""
-    raw = raw if isinstance(raw, dict) else {}
-    return RetryPolicy(attempts=int(raw.get("attempts") or DEFAULT_ATTEMPTS),
-                       max_wait=float(raw.get("max_wait") or DEFAULT_MAX_WAIT))
+def policy_from(section: RetrySection | dict | None) -> RetryPolicy:
+    """setup.yaml's `retry:` section, as the config holds it (`config.retry`)."""
+    if isinstance(section, RetrySection):
+        return RetryPolicy(attempts=section.attempts, max_wait=section.max_wait)
+    # The section as written (already validated), from a caller not yet on `config.retry`:
+    # what is missing takes the schema's default.
+    raw = section if isinstance(section, dict) else {}
+    return RetryPolicy(attempts=int(raw.get("attempts") or RetrySection.attempts),
+                       max_wait=float(raw.get("max_wait") or RetrySection.max_wait))

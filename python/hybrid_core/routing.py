@@ -19,115 +19,19 @@ import re
 from dataclasses import dataclass, field, replace
 
 from . import classifier
+from .config.schema import SIDES
 from .privacy import Finding, PrivacyRules
+from .route_rules import BUILTIN_RULES, LARGE_CODE_LINES, Rule, applies, user_rules
 from .tokens import estimate_tokens
 
-SIDES = ("local", "cloud")
-DEFAULT_ROUTER_TIMEOUT = 1.5
-DEFAULT_COOLDOWN = 30.0
+__all__ = ["SIDES", "BUILTIN_RULES", "Decision", "Router", "RouteRequest", "Rule", "Verdict", "split_explicit",
+           "user_rules"]
 UNCERTAIN = (0.2, 0.65)  # the cloud probability where the classifier is not sure
 ASSUMED_LOCAL_CONTEXT = 8192  # tokens, when the local backend has no context_window
 OUTPUT_RESERVE = 1024         # tokens kept free for the answer
 RULE_TEXT_LIMIT = 4000        # the request's own words beyond this are not read by the rules
 MANY_FILES = 3
-LARGE_CODE_LINES = 150
 
-
-@dataclass(frozen=True)
-class Rule:
-    to: str
-    reason: str
-    regex: re.Pattern
-    role: str | None = None
-    command: str | None = None          # only for chat or only for ask
-    max_code_lines: int | None = None   # "explaining small code"
-    source: str = "built-in"
-
-
-def _words(*items: str) -> str:
-    return "|".join(items)
-
-
-# The seeds' task table (001 "Task-by-Task Guide", "Programmatic Routing"): escalation
-# signals are checked first, so "refactor across the codebase" is multi-file, not refactoring.
-_BUILTIN = [
-    ("cloud", "complex debugging", _words(
-        r"race conditions?", r"deadlocks?", r"livelocks?", r"heisenbugs?", r"intermittent(?:ly)?", r"flaky",
-        r"sporadic(?:ally)?", r"(?:randomly|sometimes|occasionally) (?:fails?|crash(?:es)?|hangs?|breaks?|returns?)",
-        r"hard to reproduce", r"can'?t reproduce", r"cannot reproduce", r"memory (?:leak|corruption)",
-        r"segfaults?", r"segmentation fault", r"use.after.free", r"undefined behaviou?r", r"non-?deterministic",
-        r"root cause", r"only (?:happens )?in production", r"works locally but", r"corrupt(?:s|ed|ion)?")),
-    ("cloud", "multi-file architecture", _words(
-        r"architecture", r"re-?architect\w*", r"redesign", r"restructur\w+",
-        r"across (?:the|our|all|multiple|several|many) (?:codebase|modules|files|services|packages|repos?|projects?)",
-        r"multi-?file", r"(?:multiple|several|many) (?:files|modules|services|packages)",
-        r"(?:whole|entire) (?:codebase|project|repo(?:sitory)?|app(?:lication)?)", r"monorepo", r"micro-?services",
-        r"module boundar(?:y|ies)", r"migrat\w+ (?:the|our|this) (?:codebase|project|app\w*|system)",
-        r"system design")),
-    ("cloud", "security review", _words(
-        r"security", r"vulnerab\w+", r"exploit\w*", r"cve-\d+", r"(?:sql|command|shell|code|ldap|template|header) injection",
-        r"injection attacks?", r"xss", r"csrf", r"ssrf", r"threat model\w*", r"attack surface", r"privilege escalation",
-        r"pen(?:etration)? ?test\w*", r"audit (?:this|the|our)", r"is (?:this|it) (?:safe|secure)")),
-    ("cloud", "unfamiliar framework", _words(
-        r"unfamiliar", r"never used", r"new to", r"not familiar", r"first time (?:using|with|in)",
-        r"i'?ve never", r"i don'?t know (?:how|anything about|much about)", r"getting started with")),
-    ("cloud", "design trade-offs", _words(
-        r"trade-?offs?", r"pros and cons", r"(?:should|would) (?:i|we) (?:use|pick|choose|go with)",
-        r"which (?:is|would be|one is) (?:better|faster|best)", r"compare", r"comparison", r"versus", r"vs\.?",
-        r"design (?:decision|choice)s?", r"best approach", r"alternatives? to", r"when to use")),
-    ("cloud", "tricky tests", _words(
-        r"tricky edge cases?", r"property-based", r"fuzz(?:ing|er)?", r"concurrency tests?")),
-    ("cloud", "creative writing", _words(
-        r"blog post", r"essay", r"short story", r"poem", r"marketing copy", r"press release", r"landing page copy",
-        r"cover letter", r"speech", r"announcement")),
-    ("cloud", "research", _words(
-        r"research", r"literature", r"state of the art", r"survey (?:of|the)", r"deep dive", r"in depth",
-        r"thorough(?:ly)? analy\w+"), "research"),
-    ("local", "refactoring", _words(
-        r"refactor\w*", r"renam\w+", r"extract (?:a |the |this )?(?:function|method|variable|class|constant|helper)",
-        r"inline (?:this|the)", r"simplif\w+", r"clean ?up", r"tidy", r"dedup\w*",
-        r"make (?:this|it) (?:shorter|cleaner|more readable)",
-        r"reorganiz\w+", r"move (?:this|the) (?:function|method|class)")),
-    ("local", "boilerplate", _words(
-        r"boilerplate", r"scaffold\w*", r"crud", r"stubs?", r"skeleton", r"getters?", r"setters?", r"dataclass(?:es)?",
-        r"constructor",
-        r"(?:generate|create|write|add) (?:a |an |the )?(?:class|struct|enum|interface|config|endpoint|model|handler)",
-        r"template")),
-    ("local", "tests", _words(
-        r"unit ?tests?", r"(?:write|add|generate|create) (?:a |some |more )?tests?", r"test cases?", r"pytest", r"jest",
-        r"tests? for (?:this|the|it)", r"spec for")),
-    ("local", "formatting", _words(
-        r"format\w*", r"indent\w*", r"sort (?:the )?imports", r"lint\w*", r"pep ?8", r"prettier", r"code style",
-        r"trailing whitespace", r"convert (?:this|it|them)?\s*(?:to|into) (?:json|yaml|toml|csv|markdown|a table)",
-        r"(?:to|into) (?:json|yaml|toml|csv)", r"snake_case", r"camelcase", r"wrap (?:lines|at)")),
-    ("local", "summarizing", _words(
-        r"summar\w+", r"tl;?dr", r"recap", r"brief overview", r"the gist", r"commit message", r"changelog")),
-    ("local", "explaining small code", _words(
-        r"explain\w*", r"what does (?:this|it|that)", r"how does (?:this|it|that) work", r"walk me through",
-        r"what is this (?:code|function|doing)"), None, None, LARGE_CODE_LINES),
-    ("local", "classification", _words(
-        r"classif\w+", r"categori[sz]\w+", r"label (?:these|this|each|them)", r"tag (?:these|each|them)",
-        r"sentiment", r"which category", r"is this (?:a|an) (?:bug|feature|question)")),
-    ("local", "docs and comments", _words(
-        r"docstrings?", r"comments?", r"document (?:this|the)", r"jsdoc", r"type hints?", r"annotat\w+", r"translat\w+",
-        r"typos?", r"spelling")),
-    ("local", "straightforward fix", _words(
-        r"fix (?:this|the|a) (?:typo|error|warning|bug|import|test)", r"off.by.one", r"syntax error", r"missing import",
-        r"null check", r"(?:add|handle) (?:the )?(?:error|none|null) (?:case|check|handling)")),
-]
-
-
-def _compile(pattern: str) -> re.Pattern:
-    # Whole words, any case: "format" does not fire inside "information".
-    # Whole words, not part of a name: "heisenbug" is a word, heisenbug-x is a package.
-    return re.compile(rf"(?<![\w-])(?:{pattern})(?![\w]|-\w)", re.IGNORECASE)
-
-
-BUILTIN_RULES = tuple(
-    Rule(to=item[0], reason=item[1], regex=_compile(item[2]), role=(item[3] if len(item) > 3 else None),
-         command=(item[4] if len(item) > 4 else None), max_code_lines=(item[5] if len(item) > 5 else None))
-    for item in _BUILTIN
-)
 
 _FILE = re.compile(
     r"(?<![\w/.-])(?:[\w.-]+/)*[\w-]+\.(?:py|lua|js|mjs|ts|tsx|jsx|go|rs|c|h|cc|cpp|hpp|java|kt|rb|php|cs|swift|scala|sh|"
@@ -188,18 +92,18 @@ class Router:
 
     def __init__(self, config):
         self.config = config
-        raw = config.raw.get("routing") if isinstance(config.raw.get("routing"), dict) else {}
-        backends = config.backends
-        self.local = raw.get("local") or next((n for n, b in backends.items() if b.local), None)
-        self.cloud = raw.get("cloud") or next((n for n, b in backends.items() if not b.local), None)
-        self.router_timeout = float(raw.get("router_timeout") or DEFAULT_ROUTER_TIMEOUT)
-        self.cooldown = float(raw.get("cooldown") or DEFAULT_COOLDOWN)
-        self.user_rules = tuple(user_rules(raw.get("rules") or []))
-        self.builtin_rules = BUILTIN_RULES if raw.get("builtin_rules", True) is not False else ()
-        self.classify = raw.get("builtin_rules", True) is not False
-        self.lean = raw.get("lean") or "local"
+        routing, backends = config.routing, config.backends
+        # Not named in routing.local / routing.cloud: the first backend of that side, in file order.
+        self.local = routing.local or next((n for n, b in backends.items() if b.local), None)
+        self.cloud = routing.cloud or next((n for n, b in backends.items() if not b.local), None)
+        self.router_timeout = routing.router_timeout
+        self.cooldown = routing.cooldown
+        self.user_rules = tuple(user_rules(routing.rules))
+        self.builtin_rules = BUILTIN_RULES if routing.builtin_rules else ()
+        self.classify = routing.builtin_rules
+        self.lean = routing.lean
         self.corrections = None  # the user's corrections (corrections.py), set by the engine
-        self.privacy = PrivacyRules.from_config(config.raw)
+        self.privacy = PrivacyRules.from_config(config)
 
     # -- the pipeline ---------------------------------------------------------------
 
@@ -261,7 +165,7 @@ class Router:
         words, code_lines = _split_code(text)
         code_lines += req.selection.count("\n") + (1 if req.selection else 0)
         for rule in self.user_rules:
-            if _applies(rule, words, req.command, code_lines):
+            if applies(rule, words, req.command, code_lines):
                 return to(rule.to, rule.reason, "rules", _role(rule, req.command, role))
         if verdict is not None:
             return to(verdict.side, verdict.reason, "router")
@@ -306,26 +210,12 @@ class Router:
         """The first built-in task rule that matches (cloud ones first, as the seeds' table reads)."""
         for to_side in ("cloud", "local"):
             for rule in self.builtin_rules:
-                if rule.to == to_side and _applies(rule, words, req.command, code_lines):
+                if rule.to == to_side and applies(rule, words, req.command, code_lines):
                     return rule
         return None
 
     def _router_model(self) -> str | None:
         return self.config.backends[self.local].agent_models.get("router") if self.local is not None else None
-
-    def _builtin(self, words: str, req: RouteRequest, code_lines: int, to, role) -> Decision:
-        files = len(set(_FILE.findall(words)))
-        for rule in self.builtin_rules:
-            if rule.to == "cloud" and _applies(rule, words, req.command, code_lines):
-                return to("cloud", rule.reason, "rules", _role(rule, req.command, role))
-        if files >= MANY_FILES:
-            return to("cloud", f"multi-file change ({files} files)", "rules")
-        for rule in self.builtin_rules:
-            if rule.to == "local" and _applies(rule, words, req.command, code_lines):
-                return to("local", rule.reason, "rules")
-            if rule.max_code_lines and rule.regex.search(words) and code_lines > rule.max_code_lines:
-                return to("cloud", f"explaining a lot of code ({code_lines} lines)", "rules")
-        return to("local", "routine edit" if req.command == "ask" else "routine question", "default")
 
     def _place(self, d: Decision, down: dict) -> Decision:
         """Turn a side into a backend: a missing or cooling-down side hands over to the other."""
@@ -382,14 +272,6 @@ def _split_code(text: str) -> tuple[str, int]:
     return " ".join(words), code_lines
 
 
-def _applies(rule: Rule, words: str, command: str, code_lines: int) -> bool:
-    if rule.command and rule.command != command:
-        return False
-    if rule.max_code_lines is not None and code_lines > rule.max_code_lines:
-        return False
-    return rule.regex.search(words) is not None
-
-
 def _role(rule: Rule, command: str, role: str) -> str:
     # An edit always needs the editor model; research is for questions.
     return rule.role if rule.role and command == "chat" else role
@@ -397,24 +279,3 @@ def _role(rule: Rule, command: str, role: str) -> str:
 
 def _k(tokens: int) -> str:
     return f"{tokens / 1000:.1f}k" if tokens < 10000 else f"{tokens // 1000}k"
-
-
-def user_rules(items: list) -> list[Rule]:
-    """routing.rules from setup.yaml (already validated by config.py)."""
-    rules = []
-    for i, item in enumerate(items):
-        words = item.get("words") or []
-        if isinstance(words, str):
-            words = [words]
-        regexes = item.get("regex") or []
-        if isinstance(regexes, str):
-            regexes = [regexes]
-        parts = [re.escape(w).replace(r"\ ", r"\s+") for w in words]
-        pattern = "|".join(parts)
-        compiled = [_compile(pattern)] if parts else []
-        compiled += [re.compile(rx, re.IGNORECASE) for rx in regexes]
-        regex = compiled[0] if len(compiled) == 1 else re.compile("|".join(f"(?:{c.pattern})" for c in compiled), re.IGNORECASE)
-        label = item.get("reason") or f"routing.rules[{i}]: " + ", ".join(list(words) + list(regexes))[:40]
-        rules.append(Rule(to=item["to"], reason=label, regex=regex, role=item.get("role"),
-                          command=item.get("command"), source=f"routing.rules[{i}]"))
-    return rules

@@ -90,9 +90,9 @@ class PrivacyRules:
             SecretRule(f"the pattern {p!r} (privacy.local_only_patterns)", (), re.compile(p)) for p in patterns)
 
     @classmethod
-    def from_config(cls, raw: dict) -> PrivacyRules:
-        privacy = raw.get("privacy") if isinstance(raw.get("privacy"), dict) else {}
-        return cls(privacy.get("local_only_paths") or (), privacy.get("local_only_patterns") or ())
+    def from_config(cls, config) -> PrivacyRules:
+        """The built-in rules plus setup.yaml's privacy: section (`config.privacy`)."""
+        return cls(config.privacy.local_only_paths, config.privacy.local_only_patterns)
 
     def check_path(self, path: str | None) -> Finding | None:
         if not path:
