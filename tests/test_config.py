@@ -262,7 +262,7 @@ def test_the_defaults_in_effect_are_the_ones_users_had(tmp_path):
     from hybrid_core.routing import Router
 
     cfg = parse_config(TWO, str(tmp_path / "setup.yaml"))
-    assert policy_from(cfg.retry) == policy_from(cfg.raw.get("retry")) == RetryPolicy(attempts=3, max_wait=20.0)
+    assert policy_from(cfg.retry) == RetryPolicy(attempts=3, max_wait=20.0)
     router = Router(cfg)
     assert (router.router_timeout, router.cooldown, router.lean, router.local, router.cloud) == (1.5, 30.0, "local",
                                                                                               "ollama", "groq")

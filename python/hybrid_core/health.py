@@ -9,6 +9,7 @@ writable and the ledger readable.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import shutil
@@ -121,7 +122,7 @@ def routing_summary(config) -> dict:
         "cooldown": router.cooldown,
         "private_paths": len(router.privacy.paths) - len(BUILTIN_PATHS),
         "private_patterns": len(router.privacy.patterns) - len(BUILTIN_PATTERNS),
-        "budget": config.raw.get("budget") if isinstance(config.raw.get("budget"), dict) else {},
+        "budget": {k: v for k, v in dataclasses.asdict(config.budget).items() if v is not None},
     }
 
 

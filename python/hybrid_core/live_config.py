@@ -122,7 +122,7 @@ class LiveConfig:
         self.config = config
         self.router = Router(config)
         self.router.corrections = self.corrections
-        self.retry = policy_from(config.raw.get("retry"))
+        self.retry = policy_from(config.retry)
         self.on_change(config)
 
     async def _warn_open_keys_file(self) -> None:

@@ -72,8 +72,7 @@ class Prompt:
         return self.windows[key]
 
     def _summarize_enabled(self) -> bool:
-        section = self.live.config.raw.get("context")
-        return isinstance(section, dict) and section.get("summarize") is True
+        return self.live.config.context.summarize is True
 
     async def _summarize(self, conv: Conversation, dropped: list[dict]) -> str | None:
         """One note for the turns that no longer fit, written by the local model (cached)."""

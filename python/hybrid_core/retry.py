@@ -55,12 +55,6 @@ def patience_for(cooling_down: bool, can_fall_back: bool) -> float | None:
     return 0.0 if cooling_down else FALLBACK_PATIENCE
 
 
-def policy_from(section: RetrySection | dict | None) -> RetryPolicy:
+def policy_from(section: RetrySection) -> RetryPolicy:
     """setup.yaml's `retry:` section, as the config holds it (`config.retry`)."""
-    if isinstance(section, RetrySection):
-        return RetryPolicy(attempts=section.attempts, max_wait=section.max_wait)
-    # The section as written (already validated), from a caller not yet on `config.retry`:
-    # what is missing takes the schema's default.
-    raw = section if isinstance(section, dict) else {}
-    return RetryPolicy(attempts=int(raw.get("attempts") or RetrySection.attempts),
-                       max_wait=float(raw.get("max_wait") or RetrySection.max_wait))
+    return RetryPolicy(attempts=section.attempts, max_wait=section.max_wait)
