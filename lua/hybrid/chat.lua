@@ -66,7 +66,7 @@ end
 -- <C-c> in a chat stops that chat's answer; :HybridCancel stops everything.
 local function cancel_this()
   local c = here()
-  if c and c.streaming then require('hybrid.host').send('hybrid_cancel', c.id) end
+  if c and c.streaming then require('hybrid.rpc').cancel(c.id) end
 end
 
 local function cancel_or_leave_insert()
@@ -111,7 +111,7 @@ local function create(id)
     callback = function()
       -- The buffer is gone (its saved file stays): stop its answer, nothing waits to write.
       if c.streaming then
-        require('hybrid.host').send('hybrid_cancel', c.id)
+        require('hybrid.rpc').cancel(c.id)
         state.add_inflight(-1)
       end
       c.buf, c.streaming = nil, false
@@ -241,7 +241,7 @@ end
 --- text is sent after.
 local function load_into(c, id)
   c.loading = true
-  require('hybrid.host').request('hybrid_chat_open', function(saved, err)
+  require('hybrid.rpc').chat_open(id, vim.tbl_keys(chats), function(saved, err)
     c.loading = false
     if not valid(c) then return end
     if err then
@@ -255,13 +255,12 @@ local function load_into(c, id)
     local queued = c.queued
     c.queued = nil
     if queued then send_in(c, queued.text, queued.opts) end
-  end, id, vim.tbl_keys(chats))
+  end)
 end
 
 -- Load the local model now, so the chat's first answer does not wait for it.
 local function warm_up()
-  local host = require('hybrid.host')
-  if host.running() then host.send('hybrid_warm') end
+  require('hybrid.rpc').warm()
 end
 
 --- Show the current chat; the session's first call reopens the newest saved chat.
@@ -388,7 +387,7 @@ end
 --- Send `text`, already shown below the prompt header at `row` (1-based), in chat `c`.
 function M.submit(c, text, row, opts)
   if c.streaming then return notify.warn(BUSY) end
-  if not require('hybrid.host').send('hybrid_chat', c.id, text, opts or vim.empty_dict()) then return end
+  if not require('hybrid.rpc').chat(c.id, text, opts) then return end
   -- Tidy the prompt area to exactly the sent text, then the answer's header.
   api.nvim_buf_set_lines(c.buf, row, -1, false, split(text))
   begin_answer(c)
@@ -427,7 +426,7 @@ function M.retry(backend)
     local above = row > 1 and api.nvim_buf_get_lines(c.buf, row - 2, row - 1, false)[1] or nil
     api.nvim_buf_set_lines(c.buf, above == '' and row - 2 or row - 1, -1, false, {})
   end
-  if not require('hybrid.host').send('hybrid_retry', c.id, backend or '') then return end
+  if not require('hybrid.rpc').retry(c.id, backend) then return end
   show(c)
   begin_answer(c)
 end
@@ -560,7 +559,7 @@ function M.cancel()
   if not host.running() or (state.inflight == 0 and not asking) then
     return notify.info('nothing to cancel: no answer or edit is streaming')
   end
-  host.send('hybrid_cancel')
+  require('hybrid.rpc').cancel()
 end
 
 --- The current chat's buffer and id (nil before the first :HybridChat).

@@ -57,10 +57,10 @@ function M.route_command(args)
   local text, path = with_selection(args, 'Explain this code.')
   local notify = require('hybrid.notify')
   local opts = hybrid._route_opts({ path = path })
-  require('hybrid.host').request('hybrid_route_reply', function(result, err)
+  require('hybrid.rpc').route(text, opts, function(result, err)
     if err then return notify.error(err) end
     notify.info(M.describe_route(result))
-  end, text, opts)
+  end)
 end
 
 function M.backend_command(args) require('hybrid.picker').choose('backend', args.args) end
@@ -121,7 +121,7 @@ function M.corrections_command(args)
   if not forget and vim.trim(args.args or '') ~= '' then
     return require('hybrid.notify').error(":HybridCorrections takes nothing or 'forget'")
   end
-  require('hybrid.host').request('hybrid_corrections_reply', function(result, err)
+  require('hybrid.rpc').corrections(forget, function(result, err)
     local notify = require('hybrid.notify')
     if err then return notify.error(err) end
     local n = #(result.items or {})
@@ -133,7 +133,7 @@ function M.corrections_command(args)
       table.insert(lines, ('  %s ← %s: %s'):format(item.side, item.how, text:sub(1, 60)))
     end
     vim.api.nvim_echo({ { table.concat(lines, '\n') } }, true, {})
-  end, forget)
+  end)
 end
 
 return M

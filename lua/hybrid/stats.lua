@@ -236,7 +236,7 @@ local function show(lines, marks)
 end
 
 function M.open()
-  require('hybrid.host').request('hybrid_stats_reply', function(result, err)
+  require('hybrid.rpc').stats(function(result, err)
     if err then return notify.error(err) end
     show(M.render(result))
   end)
