@@ -110,10 +110,7 @@ local function create(id)
     once = true,
     callback = function()
       -- The buffer is gone (its saved file stays): stop its answer, nothing waits to write.
-      if c.streaming then
-        require('hybrid.rpc').cancel(c.id)
-        state.add_inflight(-1)
-      end
+      if c.streaming then require('hybrid.rpc').cancel(c.id) end
       c.buf, c.streaming = nil, false
       if chats[c.id] == c then chats[c.id] = nil end
     end,
@@ -380,7 +377,6 @@ local function begin_answer(c)
   c.header_mark = api.nvim_buf_set_extmark(c.buf, ns, last + 1, 0, {})
   c.answer_mark = api.nvim_buf_set_extmark(c.buf, ns, last + 2, 0, {})
   c.streaming = true
-  state.add_inflight(1)
   M.follow_all(c, true)
 end
 
@@ -528,7 +524,6 @@ local function finish(c, status, message)
   api.nvim_buf_del_extmark(c.buf, ns, c.answer_mark)
   c.header_mark, c.answer_mark = nil, nil
   c.streaming = false
-  state.add_inflight(-1)
 end
 
 function M.on_turn_end(ev)
@@ -552,11 +547,19 @@ function M.on_host_exit()
   end
 end
 
+--- How many chats wait for an answer here.
+function M.streaming()
+  local n = 0
+  for _, c in pairs(chats) do
+    if valid(c) and c.streaming then n = n + 1 end
+  end
+  return n
+end
+
 --- Stop every answer in flight (the host cancels asks too); say so when nothing runs.
 function M.cancel()
   local host = require('hybrid.host')
-  local asking = package.loaded['hybrid.ask'] ~= nil and require('hybrid.ask').is_streaming()
-  if not host.running() or (state.inflight == 0 and not asking) then
+  if not host.running() or (state.inflight == 0 and not state.busy()) then
     return notify.info('nothing to cancel: no answer or edit is streaming')
   end
   require('hybrid.rpc').cancel()

@@ -16,8 +16,7 @@ end
 --- reads what the host last pushed, so it is fine on every redraw. '' before the host runs.
 function M.statusline()
   local state = package.loaded['hybrid.state']
-  if not state or state.line == '' then return '' end
-  return state.inflight > 0 and (state.line .. ' …') or state.line
+  return state and state.line or ''
 end
 
 --- Usage per period (today, month, all), backend and model, with spend, budget and savings.

@@ -8,8 +8,8 @@ local ns = api.nvim_create_namespace('hybrid_stats')
 
 local M = {}
 
-local money = require('hybrid.state').money
-local plural = require('hybrid.state').plural
+local money = require('hybrid.format').money
+local plural = require('hybrid.format').plural
 
 local function count(n)
   n = n or 0
