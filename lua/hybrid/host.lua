@@ -84,8 +84,8 @@ local function start()
   end
   chan = id
   -- After a crash, the new host takes up what the user had chosen (the old one's state is gone).
-  vim.rpcnotify(chan, require('hybrid.rpc').methods.start, { config = options.config_path(), data_dir = options.data_dir(),
-    restore = require('hybrid.state').choice })
+  local first = { config = options.config_path(), data_dir = options.data_dir(), restore = require('hybrid.state').choice }
+  vim.rpcnotify(chan, require('hybrid.rpc').methods.start, first)
   return chan
 end
 

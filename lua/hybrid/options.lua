@@ -75,10 +75,6 @@ M.schema = {
   },
 }
 
--- Tables whose keys setup() does not know are kept, not refused (as they always were); a
--- `strict` keys table and the top level refuse them.
-local containers = { chat = true }
-
 -- The defaults, as a nested table, from the schema.
 local function defaults()
   local out = {}
@@ -119,7 +115,7 @@ end
 local a_type = { string = 'a string', boolean = 'a boolean', number = 'a number', keys = 'a table' }
 
 --- What option o accepts, in the words of its error.
-function M.expected(o)
+local function expected(o)
   if o.one_of then return either(o.one_of) end
   if o.positive then return 'a positive number' end
   return a_type[o.type]
@@ -145,22 +141,25 @@ local function check_option(o, value)
   if value == nil then return nil end
   local wrong = o.type == 'keys' and type(value) ~= 'table' or o.type ~= 'keys' and type(value) ~= o.type
   if wrong or (o.one_of and not vim.tbl_contains(o.one_of, value)) or (o.positive and value < 1) then
-    return invalid(o.name, M.expected(o), value)
+    return invalid(o.name, expected(o), value)
   end
   if o.type == 'keys' then return check_keys(o, value) end
 end
 
--- The first thing wrong with opts, as one line; nil when all is well.
+-- The first thing wrong with opts, as one line; nil when all is well. Names setup() does not
+-- know are refused at the top level and in a `strict` keys table (chat.keys); in a group
+-- (chat) or another keys table (ask) they are kept, as they always were.
 local function check(opts)
-  local top = {}
+  local top, groups = {}, {}
   for _, o in ipairs(M.schema) do
-    local first = o.name:match('^[^.]+')
+    local first, rest = o.name:match('^([^.]+)(.*)$')
     if not vim.tbl_contains(top, first) then table.insert(top, first) end
+    if rest ~= '' then groups[first] = true end
   end
   for key in pairs(opts) do
     if not vim.tbl_contains(top, key) then return unknown(tostring(key), either(top)) end
   end
-  for name in pairs(containers) do
+  for name in pairs(groups) do
     if opts[name] ~= nil and type(opts[name]) ~= 'table' then return invalid(name, 'a table', opts[name]) end
   end
   for _, o in ipairs(M.schema) do
