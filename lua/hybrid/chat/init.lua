@@ -221,37 +221,26 @@ end
 
 -- Events from the host (bridge.lua) -------------------------------------------------------
 
--- The chat an event is for, if it is still shown and waiting for it.
-local function target(ev)
-  local c = chats[ev.chat]
-  return valid(c) and c.streaming and c or nil
+-- A handler for the answer an event is for, if its chat is still shown and waiting for it.
+local function for_answer(fn)
+  return function(ev)
+    local c = chats[ev.chat]
+    if valid(c) and c.streaming then fn(c, ev) end
+  end
 end
 
-function M.on_turn_start(ev)
-  local c = target(ev)
-  if c then stream.header(c, ev) end
-end
+M.on_turn_start = for_answer(function(c, ev) stream.header(c, ev) end)
+M.on_progress = for_answer(function(c, ev) stream.status(c, ev.message) end)
+M.on_delta = for_answer(function(c, ev) stream.text(c, ev.text) end)
 
-function M.on_progress(ev)
-  local c = target(ev)
-  if c then stream.status(c, ev.message) end
-end
-
-function M.on_delta(ev)
-  local c = target(ev)
-  if c then stream.text(c, ev.text) end
-end
-
-function M.on_turn_end(ev)
-  local c = target(ev)
-  if not c then return end
+M.on_turn_end = for_answer(function(c, ev)
   stream.finish(c, ev.status, ev.message)
   if ev.status == 'error' then
     notify.error(ev.message or 'the request failed')
   elseif ev.status == 'incomplete' then
     notify.warn(ev.message or 'the answer is incomplete')
   end
-end
+end)
 
 --- The host died: whatever streamed stays, marked as interrupted (the file has it too).
 function M.on_host_exit()
