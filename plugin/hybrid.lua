@@ -9,7 +9,7 @@ local command = vim.api.nvim_create_user_command
 command('HybridChat', function(args) hybrid().chat_command(args) end,
   { nargs = '*', range = true, desc = 'hybrid: open the chat, or send text to it' })
 
--- Completion of the names commands.lua's `names()` returns (it asks the host's last state).
+-- Completion of the names a commands.lua function returns (it asks the host's last state).
 local function names_from(names)
   return function(lead)
     return vim.tbl_filter(function(n) return n:find(lead, 1, true) == 1 end, hybrid()[names]())

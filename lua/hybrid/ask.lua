@@ -136,7 +136,7 @@ local function set_review_keys(p)
   vim.keymap.set('n', reject, M.reject, { buffer = p.buf, nowait = true, desc = 'hybrid: reject the edit' })
 end
 
-local function cancel_stream(p) require('hybrid.host').send('hybrid_cancel', 'ask:' .. p.id) end
+local function cancel_stream(p) require('hybrid.rpc').cancel_ask(p.id) end
 
 local function same(a, b)
   if #a ~= #b then return false end
@@ -204,7 +204,7 @@ local function start(sel, instruction, apply_now)
     path = api.nvim_buf_get_name(buf),
     before = table.concat(before, '\n'), after = table.concat(after, '\n'),
   }
-  if not require('hybrid.host').send('hybrid_ask', p.id, payload) then return end
+  if not require('hybrid.rpc').ask(p.id, payload) then return end
   pending = p
   track(p)
   show(p, {}, true)
@@ -237,7 +237,7 @@ end
 function M.is_pending() return pending ~= nil end
 function M.is_streaming() return pending ~= nil and pending.streaming end
 
--- Events from the host --------------------------------------------------------------
+-- Events from the host (bridge.lua puts the ask id of a stream's events in ev.id) -------
 
 local function ours(id) return pending and pending.id == id end
 
@@ -249,15 +249,13 @@ end
 
 --- A retry or a fallback: said in the review's header line until the answer starts.
 function M.on_progress(ev)
-  local id = ev.chat:sub(5)
-  if not ours(id) then return end
+  if not ours(ev.id) then return end
   pending.status = ev.message
   show(pending, vim.split(table.concat(pending.reply), '\n', { plain = true }), true)
 end
 
 function M.on_delta(ev)
-  local id = ev.chat:sub(5)
-  if not ours(id) then return end
+  if not ours(ev.id) then return end
   pending.status = nil
   table.insert(pending.reply, ev.text)
   show(pending, vim.split(table.concat(pending.reply), '\n', { plain = true }), true)

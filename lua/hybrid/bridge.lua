@@ -1,51 +1,62 @@
--- Entry point for the host's pushes: one call per flush carrying a batch of events.
+-- Entry point for the host's pushes: one call per flush carrying a batch of events (their names
+-- and fields are in rpc.lua). Handlers look up the chat and ask modules at each event, so a
+-- module reloaded or wrapped (by a test, a benchmark) gets them.
 local M = {}
 
 local events = require('hybrid.events')
+local rpc = require('hybrid.rpc')
+local E = rpc.events
 
-local handlers = {
-  state = function(ev)
+-- A stream's text or progress goes to the edit it belongs to, else to its chat. The edit's
+-- handlers find their ask id in ev.id, as on ask_start and ask_end.
+local function to_stream(handler)
+  return function(ev)
+    local ask_id = rpc.ask_id(ev.chat)
+    if ask_id then
+      ev.id = ask_id
+      return require('hybrid.ask')[handler](ev)
+    end
+    require('hybrid.chat')[handler](ev)
+  end
+end
+
+M.handlers = {
+  [E.state] = function(ev)
     require('hybrid.state').update(ev.state)
     events.state(ev.state)
   end,
-  notify = function(ev) require('hybrid.notify').notify(ev.message, ev.level) end,
-  reply = function(ev) require('hybrid.host').on_reply(ev.id, ev.result, ev.error) end,
-  turn_start = function(ev)
+  [E.notify] = function(ev) require('hybrid.notify').notify(ev.message, ev.level) end,
+  [E.reply] = function(ev) require('hybrid.host').on_reply(ev.id, ev.result, ev.error) end,
+  [E.turn_start] = function(ev)
     require('hybrid.chat').on_turn_start(ev)
     events.request_start(ev)
   end,
-  delta = function(ev)
-    if ev.chat:sub(1, 4) == 'ask:' then return require('hybrid.ask').on_delta(ev) end
-    require('hybrid.chat').on_delta(ev)
-  end,
-  progress = function(ev)
-    if ev.chat:sub(1, 4) == 'ask:' then return require('hybrid.ask').on_progress(ev) end
-    require('hybrid.chat').on_progress(ev)
-  end,
-  ask_start = function(ev)
+  [E.delta] = to_stream('on_delta'),
+  [E.progress] = to_stream('on_progress'),
+  [E.ask_start] = function(ev)
     require('hybrid.ask').on_start(ev)
     events.request_start(ev)
   end,
-  ask_end = function(ev)
+  [E.ask_end] = function(ev)
     require('hybrid.ask').on_end(ev)
     events.request_done(ev)
   end,
-  turn_end = function(ev)
+  [E.turn_end] = function(ev)
     require('hybrid.chat').on_turn_end(ev)
     events.request_done(ev)
   end,
-  confirm = function(ev)
+  [E.confirm] = function(ev)
     -- After this batch: a picker may wait for the user, the stream must not.
     vim.schedule(function()
       vim.ui.select({ 'Send anyway', 'Do not send' }, { prompt = '(hybrid) ' .. ev.message, kind = 'hybrid_confirm' },
-        function(choice) require('hybrid.host').send('hybrid_confirm', ev.id, choice == 'Send anyway') end)
+        function(choice) rpc.confirm(ev.id, choice == 'Send anyway') end)
     end)
   end,
 }
 
 function M.dispatch(batch)
   for _, ev in ipairs(batch) do
-    local handler = handlers[ev.type]
+    local handler = M.handlers[ev.type]
     if handler then
       local ok, err = pcall(handler, ev)
       if not ok then require('hybrid.notify').error('could not show an update: ' .. tostring(err)) end

@@ -28,39 +28,14 @@ function M.chat_command(args)
   end
 end
 
-local step_numbers = { privacy = '1 privacy', explicit = '2 explicit choice', fixed = 'fixed backend',
-  budget = '3 budget', size = '4 size', rules = '5 your rules', classifier = '6 task classifier',
-  router = '6 router model (classifier unsure)', learned = '5 your corrections', default = '7 default' }
-
---- How :HybridRoute shows a decision.
-function M.describe_route(d)
-  if d.refused then
-    return ('would not be sent: %s\n  step: %s'):format(d.refused, step_numbers[d.step] or d.step)
-  end
-  local lines = {
-    ('→ %s (%s) · %s · role %s'):format(d.backend, d.side, d.model, d.role),
-    ('  why: %s (step %s)'):format(d.reason, step_numbers[d.step] or d.step),
-  }
-  if d.notice then table.insert(lines, '  note: ' .. d.notice) end
-  if d.local_why and d.local_why ~= 'declared' then
-    table.insert(lines, ('  %s is %s: %s'):format(d.backend, d.side, d.local_why))
-  end
-  if d.router_model then
-    table.insert(lines, ('  the router model %s is asked first (%s side on a timeout)'):format(d.router_model, d.side))
-  end
-  if d.fallback then table.insert(lines, ('  if %s fails before answering: %s'):format(d.backend, d.fallback)) end
-  table.insert(lines, '  (dry run: nothing was sent)')
-  return table.concat(lines, '\n')
-end
-
 function M.route_command(args)
   local text, path = with_selection(args, 'Explain this code.')
   local notify = require('hybrid.notify')
   local opts = hybrid._route_opts({ path = path })
-  require('hybrid.host').request('hybrid_route_reply', function(result, err)
+  require('hybrid.rpc').route(text, opts, function(result, err)
     if err then return notify.error(err) end
-    notify.info(M.describe_route(result))
-  end, text, opts)
+    notify.info(require('hybrid.route_view').describe(result))
+  end)
 end
 
 function M.backend_command(args) require('hybrid.picker').choose('backend', args.args) end
@@ -121,19 +96,13 @@ function M.corrections_command(args)
   if not forget and vim.trim(args.args or '') ~= '' then
     return require('hybrid.notify').error(":HybridCorrections takes nothing or 'forget'")
   end
-  require('hybrid.host').request('hybrid_corrections_reply', function(result, err)
+  require('hybrid.rpc').corrections(forget, function(result, err)
     local notify = require('hybrid.notify')
     if err then return notify.error(err) end
-    local n = #(result.items or {})
-    if forget then return notify.info(('forgot %d correction%s'):format(n, n == 1 and '' or 's')) end
-    if n == 0 then return notify.info('no corrections yet: @cloud, @local or :HybridRetry <backend> teach the router') end
-    local lines = { ('%d correction%s (newest last; :HybridCorrections forget drops them):'):format(n, n == 1 and '' or 's') }
-    for _, item in ipairs(result.items) do
-      local text = item.text:gsub('%s+', ' ')
-      table.insert(lines, ('  %s ← %s: %s'):format(item.side, item.how, text:sub(1, 60)))
-    end
-    vim.api.nvim_echo({ { table.concat(lines, '\n') } }, true, {})
-  end, forget)
+    local text, listed = require('hybrid.route_view').corrections(result.items or {}, forget)
+    if listed then return vim.api.nvim_echo({ { text } }, true, {}) end
+    notify.info(text)
+  end)
 end
 
 return M

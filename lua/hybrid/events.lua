@@ -6,8 +6,10 @@ local function fire(pattern, data)
   vim.api.nvim_exec_autocmds('User', { pattern = pattern, modeline = false, data = data })
 end
 
+local E = require('hybrid.rpc').events
+
 local function kind_and_id(ev)
-  if ev.type == 'ask_start' or ev.type == 'ask_end' then return 'ask', ev.id end
+  if ev.type == E.ask_start or ev.type == E.ask_end then return 'ask', ev.id end
   return 'chat', ev.chat
 end
 

@@ -1,6 +1,6 @@
 -- :checkhealth hybrid
 local options = require('hybrid.options')
-local plural = require('hybrid.state').plural
+local plural = require('hybrid.format').plural
 
 local M = {}
 

@@ -1,5 +1,6 @@
 -- The plugin's own Python host: started on first use with the plugin's interpreter,
--- talked to with rpcnotify only (never a blocking request), restarted if it dies.
+-- talked to with rpcnotify only (never a blocking request), restarted if it dies. This is the
+-- transport; rpc.lua names the methods.
 local notify = require('hybrid.notify')
 local options = require('hybrid.options')
 
@@ -83,8 +84,8 @@ local function start()
   end
   chan = id
   -- After a crash, the new host takes up what the user had chosen (the old one's state is gone).
-  vim.rpcnotify(chan, 'hybrid_start', { config = options.config_path(), data_dir = options.data_dir(),
-    restore = require('hybrid.state').choice })
+  local first = { config = options.config_path(), data_dir = options.data_dir(), restore = require('hybrid.state').choice }
+  vim.rpcnotify(chan, require('hybrid.rpc').methods.start, first)
   return chan
 end
 

@@ -6,18 +6,6 @@ function M.setup(opts)
   require('hybrid.options').set(opts)
 end
 
--- A request the caller waits for (the host is started first when needed); nil on failure.
-local function ask_host(what, method, ...)
-  local host = require('hybrid.host')
-  if not host.ensure() then return nil end
-  local ok, result = pcall(vim.rpcrequest, host.channel(), method, ...)
-  if not ok then
-    require('hybrid.notify').error(what .. ': ' .. tostring(result):gsub('^.-Exception: ', ''))
-    return nil
-  end
-  return result
-end
-
 --- Where requests go now and what the last one did; cheap, no round trip.
 function M.status()
   return require('hybrid.state').status()
@@ -28,16 +16,16 @@ end
 --- reads what the host last pushed, so it is fine on every redraw. '' before the host runs.
 function M.statusline()
   local state = package.loaded['hybrid.state']
-  if not state or state.line == '' then return '' end
-  return state.inflight > 0 and (state.line .. ' …') or state.line
+  return state and state.line or ''
 end
 
 --- Usage per period (today, month, all), backend and model, with spend, budget and savings.
 --- With cb: cb(stats, err) later, never blocking. Without: returns the table (waits for the
 --- host and a small disk read; prefer the callback in mappings and autocommands).
 function M.stats(cb)
-  if cb then return require('hybrid.host').request('hybrid_stats_reply', cb) end
-  return ask_host('stats()', 'hybrid_stats')
+  local rpc = require('hybrid.rpc')
+  if cb then return rpc.stats(cb) end
+  return rpc.wait('stats()', rpc.stats)
 end
 
 -- Where :HybridRoute and route() look: the chat's history counts (a sensitive chat stays local).
@@ -54,7 +42,9 @@ end
 --- The first call starts the Python host and waits for it; later calls take about a millisecond.
 function M.route(text, opts)
   vim.validate({ text = { text, 'string' }, opts = { opts, 'table', true } })
-  return ask_host('route()', 'hybrid_route', text, M._route_opts(opts))
+  local rpc = require('hybrid.rpc')
+  opts = M._route_opts(opts)
+  return rpc.wait('route()', function(cb) rpc.route(text, opts, cb) end)
 end
 
 return M

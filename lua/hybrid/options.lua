@@ -1,74 +1,170 @@
--- setup() options: defaults, validation against a schema, and the resolved values.
+-- setup() options: the schema (each option's type, default and description, written once),
+-- one checker with one error format, and the resolved values. scripts/gen_help.lua writes the
+-- options part of :help hybrid-setup from M.schema; tests/test_docs_setup.py keeps them equal.
 local M = {}
 
 local root = vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':p:h:h:h')
 
 M.root = root
 
-M.defaults = {
-  config = nil, -- default: $HYBRID_CONFIG, else ~/.config/hybrid/setup.yaml
-  data_dir = nil, -- default: stdpath('data') .. '/hybrid'
-  python = nil, -- default: <plugin>/.venv/bin/python, else g:python3_host_prog, else python3
-  keymaps = false, -- true: the <leader>h maps of :help hybrid-keymaps (none are set otherwise)
-  chat = {
-    layout = 'split', -- split | vsplit | float | tab
-    size = nil, -- rows (split) or columns (vsplit); nil: a third of the screen
-    keys = { -- buffer-local in chat buffers; false turns one off
-      send = '<CR>', -- normal mode: send the prompt being written
-      backend = '<C-x>', -- normal and insert mode: the backend picker
-      cancel = '<C-c>', -- stop this chat's answer
-      close = 'q', -- close the chat window
+--- Every option, in the order :help hybrid-setup lists them.
+---   name     dotted path into the setup() table
+---   type     'string', 'boolean', 'number', or 'keys': a table of named key sequences, where
+---            `keys` lists each name, its default and what it does
+---   default  the value when unset; nil when it is worked out at use, as `default_doc` says
+---   desc     one line for :help; `help`: more paragraphs, `example`: a line of Lua (optional)
+---   one_of   the values allowed; `positive`: a number of at least 1
+---   heading, tag: how :help names it, when not by `name` (its tag is *hybrid-opt-{tag}*)
+M.schema = {
+  {
+    name = 'config', type = 'string',
+    default_doc = '$HYBRID_CONFIG, else `~/.config/hybrid/setup.yaml`',
+    desc = 'Path of setup.yaml (|hybrid-config|).',
+  },
+  {
+    name = 'data_dir', type = 'string',
+    default_doc = "`stdpath('data') .. '/hybrid'`",
+    desc = 'Where the saved chats, the log and the usage ledger are kept.',
+    help = {
+      'Saved chats: |hybrid-chats|. Log: hybrid.log, rotated. Usage ledger: usage.sqlite3 (|hybrid-cost|). '
+        .. 'A data_dir that is a file, or that cannot be written, is said once as the host starts (one line '
+        .. 'naming it); chats are then answered but not saved.',
     },
   },
-  ask = {
-    accept = 'ga', -- review keys, buffer-local while an edit is pending
-    reject = 'gr',
+  {
+    name = 'python', type = 'string',
+    default_doc = '`<plugin>/.venv/bin/python` when it exists (`make install` creates it), '
+      .. 'else |g:python3_host_prog|, else `python3`',
+    desc = 'Interpreter for the Python host.',
+    help = { 'It needs pynvim, httpx, pyyaml and msgpack.' },
+  },
+  {
+    name = 'chat.layout', type = 'string', default = 'split', one_of = { 'split', 'vsplit', 'float', 'tab' },
+    desc = 'How the chat opens.',
+  },
+  {
+    name = 'chat.size', type = 'number', positive = true,
+    default_doc = 'a third of the screen',
+    desc = 'Rows (split) or columns (vsplit) of the chat window.',
+  },
+  {
+    name = 'chat.keys', type = 'keys', strict = true, allow_false = true,
+    desc = "The chat buffer's own keys (|hybrid-chat-keys|).",
+    help = { 'false leaves one unmapped.' },
+    keys = {
+      { 'send', '<CR>', 'normal mode: send the prompt being written' },
+      { 'backend', '<C-x>', 'normal and insert mode: the backend picker' },
+      { 'cancel', '<C-c>', "stop this chat's answer" },
+      { 'close', 'q', 'close the chat window' },
+    },
+    example = "require('hybrid').setup({ chat = { keys = { send = '<C-s>', close = false } } })",
+  },
+  {
+    name = 'keymaps', type = 'boolean', default = false,
+    default_doc = 'false, and no global key is mapped',
+    desc = 'true sets the global `<leader>h` maps of |hybrid-keymaps|.',
+  },
+  {
+    name = 'ask', type = 'keys', heading = 'ask.accept, ask.reject',
+    desc = "The review keys of a pending edit (|hybrid-ask|).",
+    keys = {
+      { 'accept', 'ga', 'apply the edit, as |:HybridAccept|' },
+      { 'reject', 'gr', 'drop the edit, as |:HybridReject|' },
+    },
+    help = { 'They are mapped in the edited buffer only while the edit is pending.' },
   },
 }
 
-local schema = {
-  config = { 'string', true },
-  data_dir = { 'string', true },
-  python = { 'string', true },
-  keymaps = { 'boolean', true },
-  chat = { 'table', true },
-  ask = { 'table', true },
-}
+-- The defaults, as a nested table, from the schema.
+local function defaults()
+  local out = {}
+  for _, o in ipairs(M.schema) do
+    local value = o.default
+    if o.type == 'keys' then
+      value = {}
+      for _, key in ipairs(o.keys) do value[key[1]] = key[2] end
+    end
+    local parent, path = out, vim.split(o.name, '.', { plain = true })
+    for i = 1, #path - 1 do
+      parent[path[i]] = parent[path[i]] or {}
+      parent = parent[path[i]]
+    end
+    parent[path[#path]] = value
+  end
+  return out
+end
 
-local layouts = { split = true, vsplit = true, float = true, tab = true }
-
+M.defaults = defaults()
 M.values = vim.deepcopy(M.defaults)
 
+-- The one error format: what is wrong with which option.
+local function invalid(name, expected, value)
+  return ('setup(): %s must be %s, got %s'):format(name, expected, vim.inspect(value))
+end
+
+local function unknown(name, known)
+  return ('setup(): unknown key %s (%s)'):format(name, known)
+end
+
+--- "a, b or c"
+local function either(names)
+  if #names == 1 then return names[1] end
+  return table.concat(names, ', ', 1, #names - 1) .. ' or ' .. names[#names]
+end
+
+local a_type = { string = 'a string', boolean = 'a boolean', number = 'a number', keys = 'a table' }
+
+--- What option o accepts, in the words of its error.
+local function expected(o)
+  if o.one_of then return either(o.one_of) end
+  if o.positive then return 'a positive number' end
+  return a_type[o.type]
+end
+
+local function is_key(lhs) return type(lhs) == 'string' and lhs ~= '' end
+
+-- The error for a table of keys, if any.
+local function check_keys(o, value)
+  local names = vim.tbl_map(function(key) return key[1] end, o.keys)
+  for name, lhs in pairs(value) do
+    local known = vim.tbl_contains(names, name)
+    if not known and o.strict then return unknown(o.name .. '.' .. name, either(names)) end
+    if known and not (is_key(lhs) or (o.allow_false and lhs == false)) then
+      local example = ('a key sequence such as %q'):format(o.keys[1][2])
+      return invalid(o.name .. '.' .. name, example .. (o.allow_false and ', or false' or ''), lhs)
+    end
+  end
+end
+
+-- The error for option o's value, if any (nil is always fine: the default applies).
+local function check_option(o, value)
+  if value == nil then return nil end
+  local wrong = o.type == 'keys' and type(value) ~= 'table' or o.type ~= 'keys' and type(value) ~= o.type
+  if wrong or (o.one_of and not vim.tbl_contains(o.one_of, value)) or (o.positive and value < 1) then
+    return invalid(o.name, expected(o), value)
+  end
+  if o.type == 'keys' then return check_keys(o, value) end
+end
+
+-- The first thing wrong with opts, as one line; nil when all is well. Names setup() does not
+-- know are refused at the top level and in a `strict` keys table (chat.keys); in a group
+-- (chat) or another keys table (ask) they are kept, as they always were.
 local function check(opts)
-  for key, value in pairs(opts) do
-    local rule = schema[key]
-    if not rule then return ("setup(): unknown option '%s'"):format(key) end
-    if value ~= nil and type(value) ~= rule[1] then
-      return ("setup(): option '%s' must be a %s, got %s"):format(key, rule[1], type(value))
-    end
+  local top, groups = {}, {}
+  for _, o in ipairs(M.schema) do
+    local first, rest = o.name:match('^([^.]+)(.*)$')
+    if not vim.tbl_contains(top, first) then table.insert(top, first) end
+    if rest ~= '' then groups[first] = true end
   end
-  local chat = opts.chat or {}
-  if chat.layout ~= nil and not layouts[chat.layout] then
-    return ("setup(): chat.layout must be split, vsplit, float or tab, got %s"):format(vim.inspect(chat.layout))
+  for key in pairs(opts) do
+    if not vim.tbl_contains(top, key) then return unknown(tostring(key), either(top)) end
   end
-  if chat.size ~= nil and (type(chat.size) ~= 'number' or chat.size < 1) then
-    return 'setup(): chat.size must be a positive number'
+  for name in pairs(groups) do
+    if opts[name] ~= nil and type(opts[name]) ~= 'table' then return invalid(name, 'a table', opts[name]) end
   end
-  local keys = chat.keys
-  if keys ~= nil and type(keys) ~= 'table' then return 'setup(): chat.keys must be a table' end
-  for name, lhs in pairs(keys or {}) do
-    if M.defaults.chat.keys[name] == nil then
-      return ("setup(): unknown key chat.keys.%s (send, backend, cancel or close)"):format(name)
-    end
-    if lhs ~= false and (type(lhs) ~= 'string' or lhs == '') then
-      return ('setup(): chat.keys.%s must be a key sequence such as "<CR>", or false'):format(name)
-    end
-  end
-  for _, key in ipairs({ 'accept', 'reject' }) do
-    local lhs = (opts.ask or {})[key]
-    if lhs ~= nil and (type(lhs) ~= 'string' or lhs == '') then
-      return ('setup(): ask.%s must be a key sequence such as "ga"'):format(key)
-    end
+  for _, o in ipairs(M.schema) do
+    local err = check_option(o, vim.tbl_get(opts, unpack(vim.split(o.name, '.', { plain = true }))))
+    if err then return err end
   end
 end
 

@@ -1,5 +1,6 @@
 -- Backend and model pickers, through vim.ui.select so any picker plugin takes over.
 local host = require('hybrid.host')
+local rpc = require('hybrid.rpc')
 local notify = require('hybrid.notify')
 local state = require('hybrid.state')
 
@@ -21,7 +22,7 @@ function M.backend()
       kind = 'hybrid_backend',
       format_item = function(item) return backend_label(item, current) end,
     }, function(choice)
-      if choice then host.send('hybrid_backend', choice.name) end
+      if choice then rpc.choose('backend', choice.name) end
     end)
   end)
 end
@@ -47,16 +48,16 @@ end
 function M.listed_models(backend)
   if not listed[backend] and not asking[backend] and host.running() then
     asking[backend] = true
-    host.request('hybrid_models', function(result)
+    rpc.models(backend, function(result)
       asking[backend] = nil
       if result then remember(result) end
-    end, backend)
+    end)
   end
   return listed[backend] or {}
 end
 
 function M.model()
-  host.request('hybrid_models', function(result, err)
+  rpc.models(nil, function(result, err)
     if err then return notify.error(err) end
     remember(result)
     if #result.models == 0 then return notify.warn(result.backend .. ': the server lists no models') end
@@ -66,7 +67,7 @@ function M.model()
       kind = 'hybrid_model',
       format_item = function(m) return model_label(m, current) end,
     }, function(choice)
-      if choice then host.send('hybrid_model', choice.name) end
+      if choice then rpc.choose('model', choice.name) end
     end)
   end)
 end
@@ -92,7 +93,7 @@ function M.preset()
       kind = 'hybrid_preset',
       format_item = function(p) return preset_label(p, s.preset) end,
     }, function(choice)
-      if choice then host.send('hybrid_preset', choice.name) end
+      if choice then rpc.choose('preset', choice.name) end
     end)
   end)
 end
@@ -103,7 +104,7 @@ M._preset_label = preset_label -- (for tests of what the picker shows)
 --- or preset), no name opens its picker.
 function M.choose(what, name)
   if name == nil or name == '' then return M[what]() end
-  host.send('hybrid_' .. what, name)
+  rpc.choose(what, name)
 end
 
 local function chat_label(c)
@@ -112,7 +113,7 @@ end
 
 --- :HybridChats: saved chats, newest first; pick one, then open or delete it.
 function M.chats()
-  host.request('hybrid_chats', function(list, err)
+  rpc.chats(function(list, err)
     if err then return notify.error(err) end
     if #list == 0 then return notify.info('no saved chats yet; :HybridChat starts one') end
     vim.ui.select(list, { prompt = 'hybrid chats', kind = 'hybrid_chats', format_item = chat_label }, function(chosen)
@@ -121,11 +122,11 @@ function M.chats()
         if action == 'Open' then
           require('hybrid.chat').open_saved(chosen.id)
         elseif action == 'Delete' then
-          host.request('hybrid_chat_delete', function(_, derr)
+          rpc.chat_delete(chosen.id, function(_, derr)
             if derr then return notify.error(derr) end
             require('hybrid.chat').forget(chosen.id)
             notify.info('deleted the chat "' .. chosen.title .. '"')
-          end, chosen.id)
+          end)
         end
       end)
     end)

@@ -8,8 +8,8 @@ local ns = api.nvim_create_namespace('hybrid_stats')
 
 local M = {}
 
-local money = require('hybrid.state').money
-local plural = require('hybrid.state').plural
+local money = require('hybrid.format').money
+local plural = require('hybrid.format').plural
 
 local function count(n)
   n = n or 0
@@ -236,7 +236,7 @@ local function show(lines, marks)
 end
 
 function M.open()
-  require('hybrid.host').request('hybrid_stats_reply', function(result, err)
+  require('hybrid.rpc').stats(function(result, err)
     if err then return notify.error(err) end
     show(M.render(result))
   end)

@@ -2,6 +2,10 @@
 
 No logic lives here. The Lua side starts this host itself (see lua/hybrid/host.lua), so
 no :UpdateRemotePlugins is needed; it also loads under the standard python3 host.
+
+This is the Python half of the protocol: one export per method of lua/hybrid/rpc.lua, every one
+a notification (the editor never waits on the host). A call with an answer takes a reply id
+first; the engine answers it with a `reply` event.
 """
 
 import functools
@@ -30,9 +34,28 @@ def _safe(fn):
             return fn(self, *args)
         except Exception as e:
             log.exception("call %s failed", fn.__name__)
-            self._sink([{"type": "notify", "level": "error", "message": f"internal error: {type(e).__name__}: {e}"}])
+            self._sink([{"type": "notify", "level": "error", "message": _internal(e)}])
 
     return wrapper
+
+
+def _safe_reply(fn):
+    """For a call with an answer (reply id first): a failure here is its answer, so the caller's
+    callback runs (and a caller that waits stops waiting)."""
+
+    @functools.wraps(fn)
+    def wrapper(self, reply_id, *args):
+        try:
+            return fn(self, reply_id, *args)
+        except Exception as e:
+            log.exception("call %s failed", fn.__name__)
+            self._sink([{"type": "reply", "id": reply_id, "error": _internal(e)}])
+
+    return wrapper
+
+
+def _internal(e: Exception) -> str:
+    return f"internal error: {type(e).__name__}: {e}"
 
 
 @pynvim.plugin
@@ -67,17 +90,17 @@ class HybridPlugin:
         self.engine.retry(chat_id, backend)
 
     @pynvim.rpc_export("hybrid_chat_open")
-    @_safe
+    @_safe_reply
     def chat_open(self, reply_id, chat_id=None, exclude=None):
         self.engine.chat_open(reply_id, chat_id, exclude)
 
     @pynvim.rpc_export("hybrid_chats")
-    @_safe
+    @_safe_reply
     def chats(self, reply_id):
         self.engine.chats_list(reply_id)
 
     @pynvim.rpc_export("hybrid_chat_delete")
-    @_safe
+    @_safe_reply
     def chat_delete(self, reply_id, chat_id):
         self.engine.chat_delete(reply_id, chat_id)
 
@@ -112,32 +135,23 @@ class HybridPlugin:
         self.engine.warm()
 
     @pynvim.rpc_export("hybrid_models")
-    @_safe
+    @_safe_reply
     def models(self, reply_id, backend=None):
         self.engine.list_models(reply_id, backend)
 
-    @pynvim.rpc_export("hybrid_route", sync=True)
-    def route(self, text, opts=None):
-        # A request: the caller waits, but only for the engine's loop, never the network.
-        return self.engine.route(text, opts)
-
-    @pynvim.rpc_export("hybrid_route_reply")
-    @_safe
-    def route_reply(self, reply_id, text, opts=None):
+    @pynvim.rpc_export("hybrid_route")
+    @_safe_reply
+    def route(self, reply_id, text, opts=None):
         self.engine.route_reply(reply_id, text, opts)
 
-    @pynvim.rpc_export("hybrid_corrections_reply")
-    @_safe
-    def corrections_reply(self, reply_id, forget=False):
+    @pynvim.rpc_export("hybrid_corrections")
+    @_safe_reply
+    def corrections(self, reply_id, forget=False):
         self.engine.corrections_reply(reply_id, bool(forget))
 
-    @pynvim.rpc_export("hybrid_stats", sync=True)
-    def stats(self):
-        return self.engine.stats()
-
-    @pynvim.rpc_export("hybrid_stats_reply")
-    @_safe
-    def stats_reply(self, reply_id):
+    @pynvim.rpc_export("hybrid_stats")
+    @_safe_reply
+    def stats(self, reply_id):
         self.engine.stats_reply(reply_id)
 
     @pynvim.rpc_export("hybrid_confirm")
