@@ -1,5 +1,6 @@
 """Routing in a real Neovim against loopback servers: headers, fallback, cooldown, privacy, dry run."""
 
+import re
 import time
 
 import pytest
@@ -158,9 +159,11 @@ def test_dry_run_shows_the_decision_and_sends_nothing(editor, ollama, openai):
     ed = editor(config, env=KEY)
     ed.cmd("HybridRoute why is this test flaky?")
     message = ed.wait(lambda: ed.messages("info"), what=":HybridRoute")[0]
-    assert message.splitlines() == [
+    # The classifier's confidence moves with each retraining; the line's shape is what the user reads.
+    shown = [re.sub(r"unsure: 0\.\d\d", "unsure: N", line) for line in message.splitlines()]
+    assert shown == [
         "(hybrid) → groq (cloud) · fake-model · role query",
-        "  why: complex debugging (classifier unsure: 0.22) (step 6 task classifier)",
+        "  why: complex debugging (classifier unsure: N) (step 6 task classifier)",
         "  the router model other-model is asked first (cloud side on a timeout)",
         "  if groq fails before answering: ollama",
         "  (dry run: nothing was sent)",
