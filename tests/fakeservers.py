@@ -16,6 +16,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_STREAM_SECONDS = 30  # every scripted stream stops by itself
+# How often the serve loop looks for stop(): at serve_forever's default 0.5 s, each test waited
+# about that long per server in teardown (a third of the core run).
+STOP_POLL_SECONDS = 0.01
 
 
 class _Server(ThreadingHTTPServer):
@@ -63,7 +66,7 @@ class FakeServer:
         self.stream_started = threading.Event()
         self._httpd = _Server(("127.0.0.1", port), self._handler())
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(STOP_POLL_SECONDS,), daemon=True)
 
     @property
     def url(self) -> str:
