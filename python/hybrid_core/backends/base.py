@@ -159,7 +159,8 @@ async def answer_text(backend, req: ChatRequest, enough=None) -> str:
 class Backend:
     """One configured backend. Subclasses speak the wire format."""
 
-    def __init__(self, cfg: BackendConfig, api_key: str | None = None, key_source: str = ""):
+    def __init__(self, cfg: BackendConfig, api_key: str | None = None, key_source: str = "",
+                 transport: httpx.AsyncBaseTransport | None = None):
         self.cfg = cfg
         self.name = cfg.name
         self.api_key = api_key
@@ -174,6 +175,7 @@ class Backend:
             # on a redirect to another host).
             follow_redirects=not cfg.local,
             trust_env=False,
+            transport=transport,  # None: the network (a test may answer from memory instead)
         )
 
     def auth_headers(self) -> dict:
