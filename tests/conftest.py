@@ -10,18 +10,48 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fakeservers import OllamaServer, OpenAIServer  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "in_memory: the ollama and openai fakes answer through an httpx.MockTransport, "
+                                       "with no socket (for tests that only need a canned answer and the request)")
+
+
 @pytest.fixture
-def ollama():
-    server = OllamaServer().start()
-    yield server
+def memory_backends(monkeypatch):
+    """(host, port) -> a fake answered in memory. A backend made during the test whose base_url
+    points there talks to that fake's MockTransport; any other backend uses the network as ever."""
+    import httpx
+
+    from hybrid_core import backends
+
+    servers = {}
+
+    def transport_for(cfg):
+        url = httpx.URL(cfg.base_url)
+        server = servers.get((url.host, url.port))
+        return server.transport if server else None
+
+    monkeypatch.setattr(backends, "transport_for", transport_for)
+    return servers
+
+
+def serve(server, request):
+    """`server` on a loopback socket, or in memory for a test marked in_memory."""
+    if request.node.get_closest_marker("in_memory"):
+        request.getfixturevalue("memory_backends")[("127.0.0.1", server.start_in_memory().port)] = server
+        yield server
+        return
+    yield server.start()
     server.stop()
 
 
 @pytest.fixture
-def openai():
-    server = OpenAIServer().start()
-    yield server
-    server.stop()
+def ollama(request):
+    yield from serve(OllamaServer(), request)
+
+
+@pytest.fixture
+def openai(request):
+    yield from serve(OpenAIServer(), request)
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """The router learns from its user: a correction moves a paraphrase of the same request and not
 an unrelated one; it is kept in data_dir across restarts; privacy is never learned away."""
 
+import pytest
+
 from hybrid_core.corrections import Corrections
 from hybrid_core.routing import RouteRequest
 from test_routing import router
@@ -45,6 +47,7 @@ def test_privacy_is_never_learned_away(tmp_path):
     assert (d.side, d.step) == ("local", "privacy")
 
 
+@pytest.mark.in_memory
 def test_at_cloud_in_a_chat_teaches_the_router(tmp_path, ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
     config = ("defaults: {backend: auto}\nbackend:\n"
@@ -61,6 +64,7 @@ def test_at_cloud_in_a_chat_teaches_the_router(tmp_path, ollama, openai, monkeyp
     assert (tmp_path / "data" / "corrections.jsonl").exists()
 
 
+@pytest.mark.in_memory
 def test_switching_side_right_after_an_answer_teaches_the_router(ollama, openai, monkeypatch, start_engine):
     # Auto routing answered locally; the user switched to the cloud backend: that overrules it.
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
@@ -87,6 +91,7 @@ def test_switching_side_right_after_an_answer_teaches_the_router(ollama, openai,
     assert len(eng.corrections.listing()) == 1
 
 
+@pytest.mark.in_memory
 def test_a_switch_after_a_failed_or_sensitive_answer_is_not_a_correction(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
     config = ("defaults: {backend: auto}\nretry: {attempts: 1}\nbackend:\n"

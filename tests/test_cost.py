@@ -50,6 +50,7 @@ def test_cost_arithmetic_with_cached_tokens():
     assert cost_usd(1000, 200, 500, rates) == pytest.approx(0.00725)
 
 
+@pytest.mark.in_memory
 def test_recorded_openai_usage_is_priced_with_cached_tokens(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "k")
     openai.models = ["gpt-4o"]
@@ -66,6 +67,7 @@ def test_recorded_openai_usage_is_priced_with_cached_tokens(ollama, openai, monk
                    pytest.approx(0.00725))
 
 
+@pytest.mark.in_memory
 def test_openrouter_cost_is_used_as_given(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "k")
     openai.models, openai.cost = ["anthropic/claude-sonnet-4.5"], 0.0123
@@ -75,6 +77,7 @@ def test_openrouter_cost_is_used_as_given(ollama, openai, monkeypatch, start_eng
     assert wait_end(sink)["last"]["cost_usd"] == 0.0123
 
 
+@pytest.mark.in_memory
 def test_local_answers_cost_nothing_and_count_as_savings(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "k")
     ollama.usage = (200_000, 50_000)
@@ -88,6 +91,7 @@ def test_local_answers_cost_nothing_and_count_as_savings(ollama, openai, monkeyp
     assert today["rows"][0]["would_cost_usd"] == pytest.approx(0.06)
 
 
+@pytest.mark.in_memory
 def test_tokens_are_estimated_when_the_server_sends_no_usage(openai, start_engine):
     openai.send_usage = False
     openai.reply = "x" * 350
@@ -205,6 +209,7 @@ def test_the_last_14_days_have_a_row_each_with_local_and_cloud_apart(tmp_path):
 
 # -- budgets --------------------------------------------------------------------------------
 
+@pytest.mark.in_memory
 def test_budget_warns_at_80_percent_then_auto_stays_local(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "k")
     openai.usage, openai.models = (100_000, 20_000), ["gpt-4o-mini"]  # $0.027 a request
@@ -225,6 +230,7 @@ def test_budget_warns_at_80_percent_then_auto_stays_local(ollama, openai, monkey
     assert len(openai.chat_requests()) == 3
 
 
+@pytest.mark.in_memory
 def test_over_budget_fixed_cloud_asks_or_refuses(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "k")
     openai.usage, openai.models = (100_000, 20_000), ["gpt-4o-mini"]
@@ -270,6 +276,7 @@ def test_num_ctx_moves_in_steps_within_the_window():
     assert ollama_num_ctx(100, None) == 4096
 
 
+@pytest.mark.in_memory
 def test_long_history_is_fitted_for_ollama_with_num_ctx(ollama, start_engine):
     ollama.context_length = 2048
     ollama.reply = "y" * 1500
@@ -287,6 +294,7 @@ def test_long_history_is_fitted_for_ollama_with_num_ctx(ollama, start_engine):
     assert ollama.chat_requests()[0]["json"]["options"] == {"num_ctx": 2048}
 
 
+@pytest.mark.in_memory
 def test_dropped_turns_are_summarized_by_the_local_model(ollama, start_engine):
     ollama.context_length = 2048
     ollama.reply = "y" * 1500
@@ -301,6 +309,7 @@ def test_dropped_turns_are_summarized_by_the_local_model(ollama, start_engine):
     assert summary_request[0]["content"].startswith("Summarize this conversation")
 
 
+@pytest.mark.in_memory
 def test_ollama_reading_far_less_than_was_sent_is_reported(ollama, start_engine):
     ollama.usage = (100, 5)
     eng, sink, _ = start_engine(f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
@@ -313,6 +322,7 @@ def test_ollama_reading_far_less_than_was_sent_is_reported(ollama, start_engine)
 
 # -- prompt caching -------------------------------------------------------------------------
 
+@pytest.mark.in_memory
 @pytest.mark.parametrize("model, marked", [("anthropic/claude-sonnet-4.5", True), ("gpt-4o", False)])
 def test_cache_control_marks_the_prefix_for_anthropic_models_only(openai, monkeypatch, model, marked, start_engine):
     monkeypatch.setenv("OR_API_KEY", "k")

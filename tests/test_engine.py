@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 
 def ollama_config(url, model="fake-model"):
     return f"backend:\n  local: {{type: ollama, base_url: '{url}', default_model: {model}}}\n"
@@ -41,6 +43,7 @@ def test_cancel_closes_the_connection(ollama, start_engine):
     assert ollama.disconnects[0] - t0 < 0.1
 
 
+@pytest.mark.in_memory
 def test_history_is_resent_each_turn(ollama, start_engine):
     eng, sink, _ = start_engine(ollama_config(ollama.url))
     eng.chat_send("1", "first")
@@ -52,6 +55,7 @@ def test_history_is_resent_each_turn(ollama, start_engine):
     assert msgs[1]["content"] == "first" and msgs[2]["content"] == ollama.reply and msgs[3]["content"] == "second"
 
 
+@pytest.mark.in_memory
 def test_config_reloads_and_broken_edit_keeps_last_good(ollama, start_engine):
     eng, sink, path = start_engine(ollama_config(ollama.url), poll_seconds=0.05)
     path.write_text(ollama_config(ollama.url, model="other-model"))

@@ -42,6 +42,7 @@ def test_a_bad_preset_names_its_key(tmp_path, presets, expected):
     assert expected in str(e.value) and "\n" not in str(e.value)
 
 
+@pytest.mark.in_memory
 def test_a_preset_sets_backend_model_and_system_prompt_until_the_backend_is_changed(ollama, openai, start_engine):
     eng, sink, _ = start_engine(config_with_presets(ollama.url, openai.url))
     eng.set_preset("review")
@@ -63,6 +64,7 @@ def test_a_preset_sets_backend_model_and_system_prompt_until_the_backend_is_chan
     assert "(configured: review, deep, groq.quality); add it under presets: in" in notice["message"]
 
 
+@pytest.mark.in_memory
 def test_a_gptcode_profile_uses_its_query_model(ollama, openai, start_engine):
     openai.api_key = "sk-test-profile"
     eng, sink, _ = start_engine(config_with_presets(ollama.url, openai.url))

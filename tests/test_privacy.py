@@ -121,6 +121,7 @@ def ask_payload(rnd, secret_text: str) -> dict:
     return {**fields, "mode": "V", "filetype": "python", "filename": "app.py", "path": "/srv/app.py"}
 
 
+@pytest.mark.in_memory
 @pytest.mark.parametrize("local_up", [True, False], ids=["local-up", "local-down"])
 @pytest.mark.parametrize("mode", ["auto", "fixed-cloud"])
 def test_no_secret_ever_reaches_the_cloud(ollama, openai, monkeypatch, mode, local_up, start_engine):
@@ -151,6 +152,7 @@ def test_no_secret_ever_reaches_the_cloud(ollama, openai, monkeypatch, mode, loc
         assert sum(s in ollama.received_text() for s in sent_secrets) == len(sent_secrets)
 
 
+@pytest.mark.in_memory
 @pytest.mark.parametrize("path", ["/app/.env", "/app/.env.local", "/app/deploy/server.pem", "/app/tls.key",
                                   "/home/me/.ssh/id_rsa", "/app/config/secrets.yaml", "/app/prod.sops.yaml"])
 @pytest.mark.parametrize("mode", ["auto", "fixed-cloud"])
@@ -169,6 +171,7 @@ def test_a_sensitive_file_is_never_sent_to_the_cloud(ollama, openai, monkeypatch
     assert start["backend"] == "ollama" and "is local-only" in start["reason"]
 
 
+@pytest.mark.in_memory
 def test_a_chat_that_carried_a_secret_stays_local(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
     eng, sink, _ = start_engine(config_for("fixed-cloud", ollama.url, openai.url))
@@ -184,6 +187,7 @@ def test_a_chat_that_carried_a_secret_stays_local(ollama, openai, monkeypatch, s
     assert "@cloud ignored: a GitHub token in the text, so it goes to ollama (local)" in notices
 
 
+@pytest.mark.in_memory
 def test_the_other_doors_keep_a_secret_local(ollama, openai, monkeypatch, start_engine):
     """:HybridRetry on the cloud backend, @cloud, and a preset on the cloud backend: the cloud
     server receives nothing of a chat that carried a secret."""

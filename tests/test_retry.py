@@ -23,6 +23,7 @@ def run_chat(start_engine, config, text="hi"):
     return end, sink
 
 
+@pytest.mark.in_memory
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
 def test_failures_before_the_first_token_are_retried(openai, key, status, start_engine):
     openai.mode, openai.status, openai.fail_first = "status", status, 2
@@ -38,6 +39,7 @@ def test_failures_before_the_first_token_are_retried(openai, key, status, start_
     assert not [e for e in sink.of("notify") if "trying again" in e["message"]]
 
 
+@pytest.mark.in_memory
 def test_gives_up_after_the_attempts_and_says_why(openai, key, start_engine):
     openai.mode, openai.status = "status", 503
     end, _ = run_chat(start_engine, fixed_cloud(openai.url, "retry: {attempts: 2}\n"))
@@ -45,6 +47,7 @@ def test_gives_up_after_the_attempts_and_says_why(openai, key, start_engine):
     assert len(openai.chat_requests()) == 2
 
 
+@pytest.mark.in_memory
 def test_retry_after_is_honoured(openai, key, start_engine):
     openai.mode, openai.status, openai.fail_first = "status", 429, 1
     openai.headers = {"Retry-After": "1"}
@@ -54,6 +57,7 @@ def test_retry_after_is_honoured(openai, key, start_engine):
     assert second["at"] - first["at"] >= 1.0
 
 
+@pytest.mark.in_memory
 def test_retry_after_longer_than_max_wait_is_not_waited_for(openai, key, start_engine):
     openai.mode, openai.status, openai.headers = "status", 429, {"Retry-After": "60"}
     end, _ = run_chat(start_engine, fixed_cloud(openai.url, "retry: {max_wait: 5}\n"))
@@ -61,6 +65,7 @@ def test_retry_after_longer_than_max_wait_is_not_waited_for(openai, key, start_e
     assert len(openai.chat_requests()) == 1
 
 
+@pytest.mark.in_memory
 @pytest.mark.parametrize("status", [400, 401, 404])
 def test_client_errors_are_not_retried(openai, key, status, start_engine):
     openai.mode, openai.status = "status", status
@@ -84,6 +89,7 @@ def test_connect_errors_are_retried(key, start_engine):
     assert len([e for e in sink.of("progress") if "trying again" in e["message"]]) == 2
 
 
+@pytest.mark.in_memory
 def test_a_fixed_backend_that_failed_moments_ago_is_still_retried(openai, key, start_engine):
     # The cooldown after a failure is for auto mode's fallback: with no other side, a 429 is
     # retried as usual even though the same backend failed a moment ago.
