@@ -173,9 +173,8 @@ class FakeServer:
         `frame` makes it (`delay` apart), then the scripted end: the stream held open ("hang"),
         dropped ("cut"), an in-band `error` ("inband_error"), or `closing()` and the body's end."""
         self.begin_stream(h, ctype)
-        if not self.send_chunks(h, opening):
-            return
-        if not self.send_chunks(h, map(frame, self.pieces(model, body)), self.delay):
+        # (the reply's pieces are made after the opening is sent: a model's wait comes between)
+        if not (self.send_chunks(h, opening) and self.send_chunks(h, map(frame, self.pieces(model, body)), self.delay)):
             return
         if self.mode == "hang":
             return self.hold_open(h)
@@ -185,8 +184,7 @@ class FakeServer:
             h.end_stream()
 
     def hold_open(self, h) -> None:
-        """Hold the stream open until the client closes it (bounded), noting when."""
-        if h.wait_for_hangup():
+        if h.wait_for_hangup():  # the client closed it (noted), or the time ran out
             self.disconnects.append(time.monotonic())
 
     def check_key(self, h) -> bool:
