@@ -1,5 +1,6 @@
-"""Loopback HTTP servers that speak Ollama's /api/chat (NDJSON) and the OpenAI SSE
-format byte for byte, with their error bodies, and record every request they get.
+"""Fake servers that speak Ollama's /api/chat (NDJSON) and the OpenAI SSE format byte for byte,
+with their error bodies, and record every request they get. Each serves on a loopback socket
+(start) or in memory through an httpx.MockTransport (start_in_memory); see fake_wire.py.
 
 A test scripts a server through attributes (reply, chunk_size, delay, mode, ...) and
 asserts on `requests` (what the server received) and `disconnects` (when a client hung up).
@@ -8,24 +9,12 @@ asserts on `requests` (what the server received) and `disconnects` (when a clien
 from __future__ import annotations
 
 import json
-import select
 import socket
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
 
-MAX_STREAM_SECONDS = 30  # every scripted stream stops by itself
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        # A client that hangs up mid-stream (a cancel) is not a server failure worth a traceback.
-        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
-            super().handle_error(request, client_address)
+from fake_wire import MAX_STREAM_SECONDS, memory_transport, serve_on_socket
 
 
 class FakeServer:
@@ -35,7 +24,7 @@ class FakeServer:
         self.reply = "Hello from the fake server."
         self.chunk_size = 4
         self.delay = 0.0
-        self.mode = "normal"  # normal | cut | inband_error | status | hang | html
+        self.mode = "normal"  # normal | cut | inband_error | status | hang | html | silent
         self.status = 500
         self.status_body = b""
         self.headers: dict[str, str] = {}
@@ -61,21 +50,31 @@ class FakeServer:
         self.connections = 0  # TCP connections accepted: a client that reuses one opens one
         self.disconnects: list[float] = []
         self.stream_started = threading.Event()
-        self._httpd = _Server(("127.0.0.1", port), self._handler())
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self.port = port
+        self.transport = None  # in memory: the httpx transport that reaches this server
+        self._httpd = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeServer:
-        self._thread.start()
+        """Serve on a loopback socket (the port given, or a free one)."""
+        self._httpd = serve_on_socket(self, self.port)
+        self.port = self._httpd.server_address[1]
+        return self
+
+    def start_in_memory(self) -> FakeServer:
+        """Answer through `self.transport` only. `url` names a loopback port nothing listens on,
+        so a client without the transport is refused, never answered by something else."""
+        self.port = free_port()
+        self.transport = memory_transport(self)
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
 
     def chat_requests(self) -> list[dict]:
         return [r for r in self.requests if r["method"] == "POST" and r["path"].endswith(("/api/chat", "/chat/completions"))]
@@ -87,50 +86,32 @@ class FakeServer:
         n = max(1, self.chunk_size)
         return [reply[i:i + n] for i in range(0, len(reply), n)]
 
-    # -- HTTP plumbing ------------------------------------------------------------------
+    # -- one request, whichever way it came (h: an exchange from fake_wire.py) ------------
 
-    def _handler(self):
-        server = self
+    def connected(self) -> None:
+        with self._count_lock:
+            self.connections += 1
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def answer(self, h, raw: bytes) -> None:
+        if h.command == "GET":
+            self._record(h, None)
+            return self.handle_get(h)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        self._record(h, body, raw)
+        try:
+            self.handle_post(h, body)
+        finally:
+            if getattr(h, "streamed", False):
+                with self._count_lock:
+                    self.streaming -= 1
 
-            def log_message(self, *args):
-                pass
-
-            def setup(self):
-                with server._count_lock:
-                    server.connections += 1
-                # As Ollama (Go) and uvicorn do: without it, a reused connection's small writes
-                # wait on the client's delayed ACK (Nagle), up to 40 ms.
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                super().setup()
-
-            def do_GET(self):
-                server._record(self, None)
-                server.handle_get(self)
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = None
-                server._record(self, body, raw)
-                try:
-                    server.handle_post(self, body)
-                finally:
-                    if getattr(self, "streamed", False):
-                        with server._count_lock:
-                            server.streaming -= 1
-
-        return Handler
-
-    def _record(self, handler, body, raw: bytes = b""):
+    def _record(self, h, body, raw: bytes = b""):
         self.requests.append({
-            "method": handler.command, "path": handler.path,
-            "headers": {k.lower(): v for k, v in handler.headers.items()}, "json": body, "raw": raw,
+            "method": h.command, "path": h.path,
+            "headers": {k.lower(): v for k, v in h.headers.items()}, "json": body, "raw": raw,
             "at": time.monotonic(),
         })
 
@@ -158,22 +139,10 @@ class FakeServer:
         self.send_raw(h, status, data, "application/json; charset=utf-8", extra)
 
     def send_raw(self, h, status: int, data: bytes, ctype: str, extra: dict | None = None):
-        h.send_response(status)
-        h.send_header("Content-Type", ctype)
-        h.send_header("Content-Length", str(len(data)))
-        for k, v in (extra or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(data)
+        h.respond(status, data, ctype, extra)
 
     def begin_stream(self, h, ctype: str, extra: dict | None = None):
-        h.send_response(200)
-        h.send_header("Content-Type", ctype)
-        h.send_header("Transfer-Encoding", "chunked")
-        h.send_header("Cache-Control", "no-cache")
-        for k, v in (extra or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
+        h.begin_stream(ctype, extra)
         self.stream_started.set()
         h.streamed = True
         with self._count_lock:
@@ -181,46 +150,42 @@ class FakeServer:
             self.most_streaming = max(self.most_streaming, self.streaming)
 
     def chunk(self, h, data: bytes) -> bool:
-        """One HTTP chunk; False when the client has gone."""
-        try:
-            h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            h.wfile.flush()
+        """One piece of the body; False when the client has gone (and when, noted)."""
+        if h.chunk(data):
             return True
-        except (BrokenPipeError, ConnectionResetError):
-            self.disconnects.append(time.monotonic())
-            return False
+        self.disconnects.append(time.monotonic())
+        return False
 
-    def end_chunks(self, h):
-        try:
-            h.wfile.write(b"0\r\n\r\n")
-            h.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def cut(self, h):
-        """Drop the connection mid-stream, without the last chunk."""
-        h.close_connection = True
-        try:
-            h.wfile.flush()
-            h.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def wait_for_hangup(self, h) -> None:
-        """Hold the stream open until the client closes it (bounded), noting when."""
-        sock = h.connection
+    def send_chunks(self, h, chunks: Iterable[bytes], delay: float = 0.0) -> bool:
+        """The stream loop every fake answer shares: each chunk, `delay` apart. False when the
+        client left, or MAX_STREAM_SECONDS passed (the stream then just stops)."""
         deadline = time.monotonic() + MAX_STREAM_SECONDS
-        while time.monotonic() < deadline:
-            readable, _, _ = select.select([sock], [], [], 0.01)
-            if readable:
-                try:
-                    peek = sock.recv(1, socket.MSG_PEEK)
-                except OSError:
-                    peek = b""
-                if not peek:
-                    self.disconnects.append(time.monotonic())
-                    h.close_connection = True
-                    return
+        for data in chunks:
+            if not self.chunk(h, data) or time.monotonic() > deadline:
+                return False
+            if delay:
+                time.sleep(delay)
+        return True
+
+    def stream_reply(self, h, ctype: str, model: str, body, frame: Callable[[str], bytes], *,
+                     opening: Iterable[bytes] = (), error: bytes, closing: Callable[[], Iterable[bytes]]):
+        """A model's scripted answer in either protocol: `opening`, each piece of the reply as
+        `frame` makes it (`delay` apart), then the scripted end: the stream held open ("hang"),
+        dropped ("cut"), an in-band `error` ("inband_error"), or `closing()` and the body's end."""
+        self.begin_stream(h, ctype)
+        # (the reply's pieces are made after the opening is sent: a model's wait comes between)
+        if not (self.send_chunks(h, opening) and self.send_chunks(h, map(frame, self.pieces(model, body)), self.delay)):
+            return
+        if self.mode == "hang":
+            return self.hold_open(h)
+        if self.mode == "cut":
+            return h.cut()
+        if self.send_chunks(h, [error] if self.mode == "inband_error" else closing()):
+            h.end_stream()
+
+    def hold_open(self, h) -> None:
+        if h.wait_for_hangup():  # the client closed it (noted), or the time ran out
+            self.disconnects.append(time.monotonic())
 
     def check_key(self, h) -> bool:
         if self.api_key is None:
@@ -240,19 +205,15 @@ class FakeServer:
     def scripted_raw(self, h) -> bool:
         """mode "silent": take the request, never answer; raw_stream: send exactly these bytes."""
         if self.mode == "silent":
-            self.wait_for_hangup(h)
+            self.hold_open(h)
             return True
         if self.raw_stream is None:
             return False
         self.begin_stream(h, self.raw_ctype or ("application/x-ndjson" if self.protocol == "ollama" else "text/event-stream"),
                           self.raw_headers)
-        deadline = time.monotonic() + MAX_STREAM_SECONDS
-        for piece in self.raw_stream() if callable(self.raw_stream) else self.raw_stream:
-            if not self.chunk(h, piece) or time.monotonic() > deadline:
-                return True
-            if self.raw_delay:
-                time.sleep(self.raw_delay)
-        self.end_chunks(h)
+        chunks = self.raw_stream() if callable(self.raw_stream) else self.raw_stream
+        if self.send_chunks(h, chunks, self.raw_delay):
+            h.end_stream()
         return True
 
     def scripted_status(self, h) -> bool:
@@ -334,27 +295,23 @@ class OllamaServer(FakeServer):
         if model not in self.models:
             return self.send_json(h, 404, {"error": f"model \"{model}\" not found, try pulling it first"})
         self.load(model, body)
-        self.begin_stream(h, "application/x-ndjson")
         created = "2025-01-01T00:00:00.000000Z"
-        for piece in self.pieces(model, body):
-            line = {"model": model, "created_at": created, "message": {"role": "assistant", "content": piece}, "done": False}
-            if not self.chunk(h, json.dumps(line).encode() + b"\n"):
-                return
-            if self.delay:
-                time.sleep(self.delay)
-        if self.mode == "hang":
-            return self.wait_for_hangup(h)
-        if self.mode == "cut":
-            return self.cut(h)
-        if self.mode == "inband_error":
-            self.chunk(h, json.dumps({"error": "an error was encountered while running the model"}).encode() + b"\n")
-            return self.end_chunks(h)
-        final = {"model": model, "created_at": created, "message": {"role": "assistant", "content": ""},
-                 "done": True, "done_reason": "stop", "total_duration": 4883583458, "load_duration": 1334875,
-                 "prompt_eval_count": self.usage[0], "prompt_eval_duration": 342546000,
-                 "eval_count": self.usage[1], "eval_duration": 4535599000}
-        self.chunk(h, json.dumps(final).encode() + b"\n")
-        self.end_chunks(h)
+
+        def line(obj) -> bytes:
+            return json.dumps(obj).encode() + b"\n"
+
+        def piece_line(piece: str) -> bytes:
+            return line({"model": model, "created_at": created, "message": {"role": "assistant", "content": piece},
+                         "done": False})
+
+        def final():
+            return [line({"model": model, "created_at": created, "message": {"role": "assistant", "content": ""},
+                          "done": True, "done_reason": "stop", "total_duration": 4883583458, "load_duration": 1334875,
+                          "prompt_eval_count": self.usage[0], "prompt_eval_duration": 342546000,
+                          "eval_count": self.usage[1], "eval_duration": 4535599000})]
+
+        self.stream_reply(h, "application/x-ndjson", model, body, piece_line, closing=final,
+                          error=line({"error": "an error was encountered while running the model"}))
 
 
 class OpenAIServer(FakeServer):
@@ -393,41 +350,32 @@ class OpenAIServer(FakeServer):
             return self.send_json(h, 404, {"error": {
                 "message": f"The model `{model}` does not exist or you do not have access to it.",
                 "type": "invalid_request_error", "param": None, "code": "model_not_found"}})
-        self.begin_stream(h, "text/event-stream")
         base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
                 "system_fingerprint": None}
-        if self.comments and not self.chunk(h, b": OPENROUTER PROCESSING\n\n"):
-            return
         first = {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                       "logprobs": None, "finish_reason": None}]}
-        if not self.chunk(h, self.event(first)):
-            return
-        for piece in self.pieces(model, body):
-            ev = {**base, "choices": [{"index": 0, "delta": {"content": piece}, "logprobs": None, "finish_reason": None}]}
-            if not self.chunk(h, self.event(ev)):
-                return
-            if self.delay:
-                time.sleep(self.delay)
-        if self.mode == "hang":
-            return self.wait_for_hangup(h)
-        if self.mode == "cut":
-            return self.cut(h)
-        if self.mode == "inband_error":
-            err = {**base, "error": {"code": 502, "message": "Upstream provider error"},
-                   "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}
-            self.chunk(h, self.event(err))
-            return self.end_chunks(h)
-        stop = {**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]}
-        self.chunk(h, self.event(stop))
+        opening = [b": OPENROUTER PROCESSING\n\n"] if self.comments else []
+
+        def piece_event(piece: str) -> bytes:
+            return self.event({**base, "choices": [{"index": 0, "delta": {"content": piece}, "logprobs": None,
+                                                    "finish_reason": None}]})
+
+        error = {**base, "error": {"code": 502, "message": "Upstream provider error"},
+                 "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}
+        self.stream_reply(h, "text/event-stream", model, body, piece_event, opening=[*opening, self.event(first)],
+                          error=self.event(error), closing=lambda: self.closing_events(base, body))
+
+    def closing_events(self, base: dict, body) -> list[bytes]:
+        """finish_reason "stop", the usage chunk when the client asked for it, then [DONE]."""
+        out = [self.event({**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]})]
         if self.send_usage and (body or {}).get("stream_options", {}).get("include_usage"):
             usage = {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1],
                      "total_tokens": sum(self.usage),
                      "prompt_tokens_details": {"cached_tokens": self.cached_tokens}}
             if self.cost is not None:
                 usage["cost"] = self.cost
-            self.chunk(h, self.event({**base, "choices": [], "usage": usage}))
-        self.chunk(h, b"data: [DONE]\n\n")
-        self.end_chunks(h)
+            out.append(self.event({**base, "choices": [], "usage": usage}))
+        return [*out, b"data: [DONE]\n\n"]
 
 
 def duration_seconds(keep) -> float:

@@ -1,7 +1,8 @@
 """The router learns from its user: a correction moves a paraphrase of the same request and not
 an unrelated one; it is kept in data_dir across restarts; privacy is never learned away."""
 
-from engine_harness import engine_for
+import pytest
+
 from hybrid_core.corrections import Corrections
 from hybrid_core.routing import RouteRequest
 from test_routing import router
@@ -46,71 +47,65 @@ def test_privacy_is_never_learned_away(tmp_path):
     assert (d.side, d.step) == ("local", "privacy")
 
 
-def test_at_cloud_in_a_chat_teaches_the_router(tmp_path, ollama, openai, monkeypatch):
+@pytest.mark.in_memory
+def test_at_cloud_in_a_chat_teaches_the_router(tmp_path, ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
     config = ("defaults: {backend: auto}\nbackend:\n"
               f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
               f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
-    eng, sink, _ = engine_for(tmp_path, config)
-    try:
-        assert eng.route(PARAPHRASE)["side"] == "local"
-        eng.chat_send("c", "@cloud " + ASKED)
-        sink.wait(lambda s: s.of("turn_end"))
-        assert len(openai.chat_requests()) == 1
-        sink.wait(lambda s: eng.route(PARAPHRASE)["side"] == "cloud", timeout=5)
-        d = eng.route(PARAPHRASE)
-        assert d["step"] == "learned" and "similar requests to the cloud" in d["reason"]
-        assert (tmp_path / "data" / "corrections.jsonl").exists()
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(config)
+    assert eng.route(PARAPHRASE)["side"] == "local"
+    eng.chat_send("c", "@cloud " + ASKED)
+    sink.wait(lambda s: s.of("turn_end"))
+    assert len(openai.chat_requests()) == 1
+    sink.wait(lambda s: eng.route(PARAPHRASE)["side"] == "cloud", timeout=5)
+    d = eng.route(PARAPHRASE)
+    assert d["step"] == "learned" and "similar requests to the cloud" in d["reason"]
+    assert (tmp_path / "data" / "corrections.jsonl").exists()
 
 
-def test_switching_side_right_after_an_answer_teaches_the_router(tmp_path, ollama, openai, monkeypatch):
+@pytest.mark.in_memory
+def test_switching_side_right_after_an_answer_teaches_the_router(ollama, openai, monkeypatch, start_engine):
     # Auto routing answered locally; the user switched to the cloud backend: that overrules it.
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
     config = ("defaults: {backend: auto}\nbackend:\n"
               f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
               f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
-    eng, sink, _ = engine_for(tmp_path, config)
-    try:
-        eng.chat_send("c", ASKED)
-        sink.wait(lambda s: s.of("turn_end"))
-        assert len(ollama.chat_requests()) == 1
-        eng.set_backend("groq")
-        sink.wait(lambda s: eng.corrections.listing(), timeout=5)
-        [item] = eng.corrections.listing()
-        assert (item["text"], item["side"], item["how"]) == (ASKED, "cloud", "switched to groq after the answer")
-        eng.set_backend("auto")
-        sink.wait(lambda s: eng.active == "auto", timeout=5)
-        d = eng.route(PARAPHRASE)
-        assert (d["side"], d["step"]) == ("cloud", "learned")
-        assert eng.route(UNRELATED)["side"] == "local"
-        # A second switch is not a second correction, and a switch back to auto is none.
-        eng.set_backend("groq")
-        eng.set_backend("ollama")
-        sink.wait(lambda s: s.of("state") and eng.active == "ollama", timeout=5)
-        assert len(eng.corrections.listing()) == 1
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(config)
+    eng.chat_send("c", ASKED)
+    sink.wait(lambda s: s.of("turn_end"))
+    assert len(ollama.chat_requests()) == 1
+    eng.set_backend("groq")
+    sink.wait(lambda s: eng.corrections.listing(), timeout=5)
+    [item] = eng.corrections.listing()
+    assert (item["text"], item["side"], item["how"]) == (ASKED, "cloud", "switched to groq after the answer")
+    eng.set_backend("auto")
+    sink.wait(lambda s: eng.active == "auto", timeout=5)
+    d = eng.route(PARAPHRASE)
+    assert (d["side"], d["step"]) == ("cloud", "learned")
+    assert eng.route(UNRELATED)["side"] == "local"
+    # A second switch is not a second correction, and a switch back to auto is none.
+    eng.set_backend("groq")
+    eng.set_backend("ollama")
+    sink.wait(lambda s: s.of("state") and eng.active == "ollama", timeout=5)
+    assert len(eng.corrections.listing()) == 1
 
 
-def test_a_switch_after_a_failed_or_sensitive_answer_is_not_a_correction(tmp_path, ollama, openai, monkeypatch):
+@pytest.mark.in_memory
+def test_a_switch_after_a_failed_or_sensitive_answer_is_not_a_correction(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
     config = ("defaults: {backend: auto}\nretry: {attempts: 1}\nbackend:\n"
               f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
               f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
-    eng, sink, _ = engine_for(tmp_path, config)
-    try:
-        eng.chat_send("c", "what does DB_PASSWORD=Summer2024! do in this env file")
-        sink.wait(lambda s: len(s.of("turn_end")) == 1)
-        eng.set_backend("groq")
-        eng.set_backend("auto")
-        sink.wait(lambda s: eng.active == "auto", timeout=5)
-        ollama.mode = "status"  # the local answer fails: switching away is no verdict on routing
-        eng.chat_send("d", ASKED)
-        sink.wait(lambda s: len(s.of("turn_end")) == 2)
-        eng.set_backend("groq")
-        sink.wait(lambda s: eng.active == "groq", timeout=5)
-        assert eng.corrections.listing() == []
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(config)
+    eng.chat_send("c", "what does DB_PASSWORD=Summer2024! do in this env file")
+    sink.wait(lambda s: len(s.of("turn_end")) == 1)
+    eng.set_backend("groq")
+    eng.set_backend("auto")
+    sink.wait(lambda s: eng.active == "auto", timeout=5)
+    ollama.mode = "status"  # the local answer fails: switching away is no verdict on routing
+    eng.chat_send("d", ASKED)
+    sink.wait(lambda s: len(s.of("turn_end")) == 2)
+    eng.set_backend("groq")
+    sink.wait(lambda s: eng.active == "groq", timeout=5)
+    assert eng.corrections.listing() == []

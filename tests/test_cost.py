@@ -9,7 +9,6 @@ import time
 import pytest
 
 from configs import two_sides
-from engine_harness import engine_for
 from hybrid_core.config import parse_config
 from hybrid_core.context import fit, ollama_num_ctx
 from hybrid_core.ledger import Ledger, Row
@@ -51,84 +50,73 @@ def test_cost_arithmetic_with_cached_tokens():
     assert cost_usd(1000, 200, 500, rates) == pytest.approx(0.00725)
 
 
-def test_recorded_openai_usage_is_priced_with_cached_tokens(tmp_path, ollama, openai, monkeypatch):
+@pytest.mark.in_memory
+def test_recorded_openai_usage_is_priced_with_cached_tokens(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "k")
     openai.models = ["gpt-4o"]
     openai.usage, openai.cached_tokens = (1000, 500), 200
-    eng, sink, _ = engine_for(tmp_path, config(ollama.url, openai.url, "gpt-4o").replace("backend: auto", "backend: groq"))
-    try:
-        eng.chat_send("1", "hi")
-        end = wait_end(sink)
-        assert end["last"]["cost_usd"] == pytest.approx(0.00725)
-        eng.ledger.flush()
-        row = sqlite3.connect(eng.ledger.path).execute(
-            "SELECT backend, model, kind, role, reason, status, prompt_tokens, cached_tokens, completion_tokens,"
-            " estimated, cost_usd FROM requests").fetchone()
-        assert row == ("groq", "gpt-4o", "cloud", "query", "fixed backend", "complete", 1000, 200, 500, 0,
-                       pytest.approx(0.00725))
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(config(ollama.url, openai.url, "gpt-4o").replace("backend: auto", "backend: groq"))
+    eng.chat_send("1", "hi")
+    end = wait_end(sink)
+    assert end["last"]["cost_usd"] == pytest.approx(0.00725)
+    eng.ledger.flush()
+    row = sqlite3.connect(eng.ledger.path).execute(
+        "SELECT backend, model, kind, role, reason, status, prompt_tokens, cached_tokens, completion_tokens,"
+        " estimated, cost_usd FROM requests").fetchone()
+    assert row == ("groq", "gpt-4o", "cloud", "query", "fixed backend", "complete", 1000, 200, 500, 0,
+                   pytest.approx(0.00725))
 
 
-def test_openrouter_cost_is_used_as_given(tmp_path, ollama, openai, monkeypatch):
+@pytest.mark.in_memory
+def test_openrouter_cost_is_used_as_given(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "k")
     openai.models, openai.cost = ["anthropic/claude-sonnet-4.5"], 0.0123
-    eng, sink, _ = engine_for(tmp_path, config(ollama.url, openai.url, "anthropic/claude-sonnet-4.5")
-                              .replace("backend: auto", "backend: groq"))
-    try:
-        eng.chat_send("1", "hi")
-        assert wait_end(sink)["last"]["cost_usd"] == 0.0123
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(config(ollama.url, openai.url, "anthropic/claude-sonnet-4.5")
+                                .replace("backend: auto", "backend: groq"))
+    eng.chat_send("1", "hi")
+    assert wait_end(sink)["last"]["cost_usd"] == 0.0123
 
 
-def test_local_answers_cost_nothing_and_count_as_savings(tmp_path, ollama, openai, monkeypatch):
+@pytest.mark.in_memory
+def test_local_answers_cost_nothing_and_count_as_savings(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "k")
     ollama.usage = (200_000, 50_000)
-    eng, sink, _ = engine_for(tmp_path, config(ollama.url, openai.url))
-    try:
-        eng.chat_send("1", "hello")
-        assert wait_end(sink)["last"]["cost_usd"] == 0
-        stats = eng.stats()
-        today = stats["periods"]["today"]
-        # gpt-4o-mini: 200k x 0.15 + 50k x 0.60 per million = $0.06 saved, 100% of what all-cloud costs.
-        assert today["saved_usd"] == pytest.approx(0.06) and today["saved_pct"] == 100
-        assert today["rows"][0]["would_cost_usd"] == pytest.approx(0.06)
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(config(ollama.url, openai.url))
+    eng.chat_send("1", "hello")
+    assert wait_end(sink)["last"]["cost_usd"] == 0
+    stats = eng.stats()
+    today = stats["periods"]["today"]
+    # gpt-4o-mini: 200k x 0.15 + 50k x 0.60 per million = $0.06 saved, 100% of what all-cloud costs.
+    assert today["saved_usd"] == pytest.approx(0.06) and today["saved_pct"] == 100
+    assert today["rows"][0]["would_cost_usd"] == pytest.approx(0.06)
 
 
-def test_tokens_are_estimated_when_the_server_sends_no_usage(tmp_path, openai):
+@pytest.mark.in_memory
+def test_tokens_are_estimated_when_the_server_sends_no_usage(openai, start_engine):
     openai.send_usage = False
     openai.reply = "x" * 350
-    eng, sink, _ = engine_for(tmp_path, f"backend:\n  llama: {{type: openai, base_url: '{openai.url}/v1',"
-                                        " default_model: fake-model}\n")
-    try:
-        eng.chat_send("1", "hi")
-        last = wait_end(sink)["last"]
-        assert last["estimated"] is True and last["tokens_out"] == 101 and last["tokens_in"] > 0
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(f"backend:\n  llama: {{type: openai, base_url: '{openai.url}/v1',"
+                                " default_model: fake-model}\n")
+    eng.chat_send("1", "hi")
+    last = wait_end(sink)["last"]
+    assert last["estimated"] is True and last["tokens_out"] == 101 and last["tokens_in"] > 0
 
 
-def test_failed_and_cancelled_requests_are_recorded(tmp_path, ollama):
+def test_failed_and_cancelled_requests_are_recorded(ollama, start_engine):
     ollama.mode = "hang"
-    eng, sink, _ = engine_for(tmp_path, f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
-                                        "  dead: {type: ollama, base_url: 'http://127.0.0.1:9', default_model: m}\n")
-    try:
-        eng.chat_send("1", "hi")
-        sink.wait(lambda s: s.of("delta"))
-        eng.cancel()
-        wait_end(sink)
-        eng.set_backend("dead")
-        time.sleep(0.2)
-        eng.chat_send("1", "again")
-        wait_end(sink, 2)
-        eng.ledger.flush()
-        rows = sqlite3.connect(eng.ledger.path).execute("SELECT backend, status FROM requests ORDER BY id").fetchall()
-        assert rows == [("o", "cancelled"), ("dead", "error")]
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
+                                "  dead: {type: ollama, base_url: 'http://127.0.0.1:9', default_model: m}\n")
+    eng.chat_send("1", "hi")
+    sink.wait(lambda s: s.of("delta"))
+    eng.cancel()
+    wait_end(sink)
+    eng.set_backend("dead")
+    time.sleep(0.2)
+    eng.chat_send("1", "again")
+    wait_end(sink, 2)
+    eng.ledger.flush()
+    rows = sqlite3.connect(eng.ledger.path).execute("SELECT backend, status FROM requests ORDER BY id").fetchall()
+    assert rows == [("o", "cancelled"), ("dead", "error")]
 
 
 # -- the ledger survives a crash ------------------------------------------------------------
@@ -221,54 +209,50 @@ def test_the_last_14_days_have_a_row_each_with_local_and_cloud_apart(tmp_path):
 
 # -- budgets --------------------------------------------------------------------------------
 
-def test_budget_warns_at_80_percent_then_auto_stays_local(tmp_path, ollama, openai, monkeypatch):
+@pytest.mark.in_memory
+def test_budget_warns_at_80_percent_then_auto_stays_local(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "k")
     openai.usage, openai.models = (100_000, 20_000), ["gpt-4o-mini"]  # $0.027 a request
-    eng, sink, _ = engine_for(tmp_path, config(ollama.url, openai.url, extra="budget: {daily_usd: 0.06}\n"))
-    try:
-        for n in (1, 2):
-            eng.chat_send("1", "why is this test flaky?")
-            wait_end(sink, n)
-        warns = [e["message"] for e in sink.of("notify") if e["level"] == "warn"]
-        assert warns == ["daily budget at 90%: $0.05 of $0.06"]
+    eng, sink, _ = start_engine(config(ollama.url, openai.url, extra="budget: {daily_usd: 0.06}\n"))
+    for n in (1, 2):
         eng.chat_send("1", "why is this test flaky?")
-        wait_end(sink, 3)
-        assert [e["message"] for e in sink.of("notify") if e["level"] == "warn"][-1] == (
-            "daily budget reached: $0.08 of $0.06; auto mode now stays local (budget.daily_usd)")
-        eng.chat_send("1", "why is this test flaky?")
-        wait_end(sink, 4)
-        start = sink.of("turn_start")[-1]
-        assert (start["backend"], start["reason"]) == ("ollama", "daily budget spent ($0.08 of $0.06)")
-        assert len(openai.chat_requests()) == 3
-    finally:
-        eng.shutdown()
+        wait_end(sink, n)
+    warns = [e["message"] for e in sink.of("notify") if e["level"] == "warn"]
+    assert warns == ["daily budget at 90%: $0.05 of $0.06"]
+    eng.chat_send("1", "why is this test flaky?")
+    wait_end(sink, 3)
+    assert [e["message"] for e in sink.of("notify") if e["level"] == "warn"][-1] == (
+        "daily budget reached: $0.08 of $0.06; auto mode now stays local (budget.daily_usd)")
+    eng.chat_send("1", "why is this test flaky?")
+    wait_end(sink, 4)
+    start = sink.of("turn_start")[-1]
+    assert (start["backend"], start["reason"]) == ("ollama", "daily budget spent ($0.08 of $0.06)")
+    assert len(openai.chat_requests()) == 3
 
 
-def test_over_budget_fixed_cloud_asks_or_refuses(tmp_path, ollama, openai, monkeypatch):
+@pytest.mark.in_memory
+def test_over_budget_fixed_cloud_asks_or_refuses(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "k")
     openai.usage, openai.models = (100_000, 20_000), ["gpt-4o-mini"]
     text = config(ollama.url, openai.url, extra="budget: {daily_usd: 0.01}\n").replace("backend: auto", "backend: groq")
-    eng, sink, path = engine_for(tmp_path, text)
-    try:
-        eng.chat_send("1", "hi")
-        wait_end(sink)
-        eng.chat_send("1", "again")
-        ask = sink.wait(lambda s: s.of("confirm"))[0]
-        assert ask["message"] == "daily budget spent ($0.03 of $0.01). Send this to groq (gpt-4o-mini) anyway?"
-        eng.confirm_reply(ask["id"], False)
-        end = wait_end(sink, 2)
-        assert end["status"] == "error" and end["message"] == "not sent to groq: daily budget spent ($0.03 of $0.01)"
-        eng.chat_send("1", "please")
-        eng.confirm_reply(sink.wait(lambda s: len(s.of("confirm")) == 2 and s.of("confirm"))[1]["id"], True)
-        assert wait_end(sink, 3)["status"] == "complete"
-        assert len(openai.chat_requests()) == 2
-        path.write_text(text.replace("daily_usd: 0.01}", "daily_usd: 0.01, on_limit: refuse}"))
-        time.sleep(1.2)
-        eng.chat_send("1", "once more")
-        end = wait_end(sink, 4)
-        assert end["message"] == "not sent to groq: daily budget spent ($0.05 of $0.01) (budget.on_limit: refuse)"
-    finally:
-        eng.shutdown()
+    eng, sink, path = start_engine(text)
+    eng.chat_send("1", "hi")
+    wait_end(sink)
+    eng.chat_send("1", "again")
+    ask = sink.wait(lambda s: s.of("confirm"))[0]
+    assert ask["message"] == "daily budget spent ($0.03 of $0.01). Send this to groq (gpt-4o-mini) anyway?"
+    eng.confirm_reply(ask["id"], False)
+    end = wait_end(sink, 2)
+    assert end["status"] == "error" and end["message"] == "not sent to groq: daily budget spent ($0.03 of $0.01)"
+    eng.chat_send("1", "please")
+    eng.confirm_reply(sink.wait(lambda s: len(s.of("confirm")) == 2 and s.of("confirm"))[1]["id"], True)
+    assert wait_end(sink, 3)["status"] == "complete"
+    assert len(openai.chat_requests()) == 2
+    path.write_text(text.replace("daily_usd: 0.01}", "daily_usd: 0.01, on_limit: refuse}"))
+    time.sleep(1.2)
+    eng.chat_send("1", "once more")
+    end = wait_end(sink, 4)
+    assert end["message"] == "not sent to groq: daily budget spent ($0.05 of $0.01) (budget.on_limit: refuse)"
 
 
 # -- context --------------------------------------------------------------------------------
@@ -292,78 +276,70 @@ def test_num_ctx_moves_in_steps_within_the_window():
     assert ollama_num_ctx(100, None) == 4096
 
 
-def test_long_history_is_fitted_for_ollama_with_num_ctx(tmp_path, ollama):
+@pytest.mark.in_memory
+def test_long_history_is_fitted_for_ollama_with_num_ctx(ollama, start_engine):
     ollama.context_length = 2048
     ollama.reply = "y" * 1500
-    eng, sink, _ = engine_for(tmp_path, f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
-    try:
-        for n in range(1, 5):
-            eng.chat_send("1", f"question {n} " + "x" * 1500)
-            wait_end(sink, n)
-        body = ollama.chat_requests()[-1]["json"]
-        assert body["options"] == {"num_ctx": 2048}
-        sent = sum(len(m["content"]) for m in body["messages"])
-        assert sent / 3.5 <= 2048 - 512 and body["messages"][-1]["content"].startswith("question 4")
-        assert body["messages"][0]["role"] == "system"
-        infos = [e["message"] for e in sink.of("notify") if e["level"] == "info"]
-        assert any(m.endswith("oldest messages left out to fit fake-model's 2,048-token context window") for m in infos)
-        assert ollama.chat_requests()[0]["json"]["options"] == {"num_ctx": 2048}
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
+    for n in range(1, 5):
+        eng.chat_send("1", f"question {n} " + "x" * 1500)
+        wait_end(sink, n)
+    body = ollama.chat_requests()[-1]["json"]
+    assert body["options"] == {"num_ctx": 2048}
+    sent = sum(len(m["content"]) for m in body["messages"])
+    assert sent / 3.5 <= 2048 - 512 and body["messages"][-1]["content"].startswith("question 4")
+    assert body["messages"][0]["role"] == "system"
+    infos = [e["message"] for e in sink.of("notify") if e["level"] == "info"]
+    assert any(m.endswith("oldest messages left out to fit fake-model's 2,048-token context window") for m in infos)
+    assert ollama.chat_requests()[0]["json"]["options"] == {"num_ctx": 2048}
 
 
-def test_dropped_turns_are_summarized_by_the_local_model(tmp_path, ollama):
+@pytest.mark.in_memory
+def test_dropped_turns_are_summarized_by_the_local_model(ollama, start_engine):
     ollama.context_length = 2048
     ollama.reply = "y" * 1500
-    eng, sink, _ = engine_for(tmp_path, f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
-                                        "context: {summarize: true}\n")
-    try:
-        for n in range(1, 4):
-            eng.chat_send("1", f"question {n} " + "x" * 1500)
-            wait_end(sink, n)
-        last = ollama.chat_requests()[-1]["json"]["messages"]
-        assert last[1]["content"].startswith("Summary of the earlier conversation, left out to save space: yyy")
-        summary_request = ollama.chat_requests()[-2]["json"]["messages"]
-        assert summary_request[0]["content"].startswith("Summarize this conversation")
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
+                                "context: {summarize: true}\n")
+    for n in range(1, 4):
+        eng.chat_send("1", f"question {n} " + "x" * 1500)
+        wait_end(sink, n)
+    last = ollama.chat_requests()[-1]["json"]["messages"]
+    assert last[1]["content"].startswith("Summary of the earlier conversation, left out to save space: yyy")
+    summary_request = ollama.chat_requests()[-2]["json"]["messages"]
+    assert summary_request[0]["content"].startswith("Summarize this conversation")
 
 
-def test_ollama_reading_far_less_than_was_sent_is_reported(tmp_path, ollama):
+@pytest.mark.in_memory
+def test_ollama_reading_far_less_than_was_sent_is_reported(ollama, start_engine):
     ollama.usage = (100, 5)
-    eng, sink, _ = engine_for(tmp_path, f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
-    try:
-        eng.chat_send("1", "x" * 20000)
-        wait_end(sink)
-        warn = sink.wait(lambda s: [e for e in s.of("notify") if e["level"] == "warn"])[0]["message"]
-        assert warn.startswith("o: the model read 100 prompt tokens of about 5,")
-        assert warn.endswith("sent, so it probably cut the prompt; set backend.o.context_window")
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
+    eng.chat_send("1", "x" * 20000)
+    wait_end(sink)
+    warn = sink.wait(lambda s: [e for e in s.of("notify") if e["level"] == "warn"])[0]["message"]
+    assert warn.startswith("o: the model read 100 prompt tokens of about 5,")
+    assert warn.endswith("sent, so it probably cut the prompt; set backend.o.context_window")
 
 
 # -- prompt caching -------------------------------------------------------------------------
 
+@pytest.mark.in_memory
 @pytest.mark.parametrize("model, marked", [("anthropic/claude-sonnet-4.5", True), ("gpt-4o", False)])
-def test_cache_control_marks_the_prefix_for_anthropic_models_only(tmp_path, openai, monkeypatch, model, marked):
+def test_cache_control_marks_the_prefix_for_anthropic_models_only(openai, monkeypatch, model, marked, start_engine):
     monkeypatch.setenv("OR_API_KEY", "k")
     openai.models = [model]
-    eng, sink, _ = engine_for(tmp_path, f"backend:\n  or: {{type: openai, base_url: '{openai.url}/v1',"
-                                        f" default_model: '{model}', local: false}}\n")
-    try:
-        eng.chat_send("1", "first")
-        wait_end(sink)
-        eng.chat_send("1", "second")
-        wait_end(sink, 2)
-        msgs = openai.chat_requests()[-1]["json"]["messages"]
-        if marked:
-            assert msgs[0]["content"][0]["cache_control"] == {"type": "ephemeral"}
-            assert msgs[-2]["content"][0] == {"type": "text", "text": openai.reply, "cache_control": {"type": "ephemeral"}}
-            assert msgs[-1]["content"] == "second"
-        else:
-            assert all(isinstance(m["content"], str) for m in msgs)
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(f"backend:\n  or: {{type: openai, base_url: '{openai.url}/v1',"
+                                f" default_model: '{model}', local: false}}\n")
+    eng.chat_send("1", "first")
+    wait_end(sink)
+    eng.chat_send("1", "second")
+    wait_end(sink, 2)
+    msgs = openai.chat_requests()[-1]["json"]["messages"]
+    if marked:
+        assert msgs[0]["content"][0]["cache_control"] == {"type": "ephemeral"}
+        assert msgs[-2]["content"][0] == {"type": "text", "text": openai.reply, "cache_control": {"type": "ephemeral"}}
+        assert msgs[-1]["content"] == "second"
+    else:
+        assert all(isinstance(m["content"], str) for m in msgs)
 
 
 def test_rows_without_rollups_are_rolled_up_when_the_ledger_opens(tmp_path):

@@ -5,7 +5,6 @@ import os
 
 import pytest
 
-from engine_harness import engine_for
 from hybrid_core.config import parse_config
 from hybrid_core.errors import ConfigError
 
@@ -43,33 +42,32 @@ def test_a_bad_preset_names_its_key(tmp_path, presets, expected):
     assert expected in str(e.value) and "\n" not in str(e.value)
 
 
-def test_a_preset_sets_backend_model_and_system_prompt_until_the_backend_is_changed(tmp_path, ollama, openai):
-    eng, sink, _ = engine_for(tmp_path, config_with_presets(ollama.url, openai.url))
-    try:
-        eng.set_preset("review")
-        sink.wait(lambda s: any(e["state"].get("preset") == "review" for e in s.of("state")))
-        eng.chat_send("1", "look at this")
-        sink.wait(lambda s: s.of("turn_end"))
-        sent = ollama.chat_requests()[-1]["json"]
-        assert sent["model"] == "other-model"
-        assert sent["messages"][0] == {"role": "system", "content": "You review code. Be blunt."}
+@pytest.mark.in_memory
+def test_a_preset_sets_backend_model_and_system_prompt_until_the_backend_is_changed(ollama, openai, start_engine):
+    eng, sink, _ = start_engine(config_with_presets(ollama.url, openai.url))
+    eng.set_preset("review")
+    sink.wait(lambda s: any(e["state"].get("preset") == "review" for e in s.of("state")))
+    eng.chat_send("1", "look at this")
+    sink.wait(lambda s: s.of("turn_end"))
+    sent = ollama.chat_requests()[-1]["json"]
+    assert sent["model"] == "other-model"
+    assert sent["messages"][0] == {"role": "system", "content": "You review code. Be blunt."}
 
-        eng.set_backend("ollama")  # picked by hand: the preset, and its prompt, end
-        sink.wait(lambda s: s.of("state")[-1]["state"].get("preset") is None)
-        eng.chat_send("2", "and now")
-        sink.wait(lambda s: len(s.of("turn_end")) == 2)
-        assert ollama.chat_requests()[-1]["json"]["messages"][0]["content"] != "You review code. Be blunt."
+    eng.set_backend("ollama")  # picked by hand: the preset, and its prompt, end
+    sink.wait(lambda s: s.of("state")[-1]["state"].get("preset") is None)
+    eng.chat_send("2", "and now")
+    sink.wait(lambda s: len(s.of("turn_end")) == 2)
+    assert ollama.chat_requests()[-1]["json"]["messages"][0]["content"] != "You review code. Be blunt."
 
-        eng.set_preset("nope")
-        notice = sink.wait(lambda s: [e for e in s.of("notify") if "no preset named 'nope'" in e["message"]])[0]
-        assert "(configured: review, deep, groq.quality); add it under presets: in" in notice["message"]
-    finally:
-        eng.shutdown()
+    eng.set_preset("nope")
+    notice = sink.wait(lambda s: [e for e in s.of("notify") if "no preset named 'nope'" in e["message"]])[0]
+    assert "(configured: review, deep, groq.quality); add it under presets: in" in notice["message"]
 
 
-def test_a_gptcode_profile_uses_its_query_model(tmp_path, ollama, openai):
+@pytest.mark.in_memory
+def test_a_gptcode_profile_uses_its_query_model(ollama, openai, start_engine):
     openai.api_key = "sk-test-profile"
-    eng, sink, _ = engine_for(tmp_path, config_with_presets(ollama.url, openai.url))
+    eng, sink, _ = start_engine(config_with_presets(ollama.url, openai.url))
     try:
         os.environ["GROQ_API_KEY"] = "sk-test-profile"
         eng.set_preset("groq.quality")
@@ -79,7 +77,6 @@ def test_a_gptcode_profile_uses_its_query_model(tmp_path, ollama, openai):
         assert openai.chat_requests()[-1]["json"]["model"] == "big-model"
     finally:
         os.environ.pop("GROQ_API_KEY", None)
-        eng.shutdown()
 
 
 @pytest.mark.nvim

@@ -7,7 +7,6 @@ import string
 
 import pytest
 
-from engine_harness import engine_for
 from fakeservers import free_port
 from hybrid_core.privacy import PrivacyRules
 
@@ -122,101 +121,93 @@ def ask_payload(rnd, secret_text: str) -> dict:
     return {**fields, "mode": "V", "filetype": "python", "filename": "app.py", "path": "/srv/app.py"}
 
 
+@pytest.mark.in_memory
 @pytest.mark.parametrize("local_up", [True, False], ids=["local-up", "local-down"])
 @pytest.mark.parametrize("mode", ["auto", "fixed-cloud"])
-def test_no_secret_ever_reaches_the_cloud(tmp_path, ollama, openai, monkeypatch, mode, local_up):
+def test_no_secret_ever_reaches_the_cloud(ollama, openai, monkeypatch, mode, local_up, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
     local_url = ollama.url if local_up else f"http://127.0.0.1:{free_port()}"
-    eng, sink, _ = engine_for(tmp_path, config_for(mode, local_url, openai.url))
+    eng, sink, _ = start_engine(config_for(mode, local_url, openai.url))
     rnd = random.Random(f"{mode}-{local_up}")
     sent_secrets, clean_sent = [], 0
-    try:
-        for i in range(40):
-            clean = i % 5 == 4  # controls: they must reach the cloud in fixed-cloud mode
-            text, secrets = (random_text(rnd), []) if clean else sensitive_text(rnd)
-            sent_secrets += secrets
-            clean_sent += clean
-            if rnd.random() < 0.5:
-                eng.chat_send(f"chat{i}", text)
-                end = sink.wait(lambda s, i=i: [e for e in s.of("turn_end") if e["chat"] == f"chat{i}"])[0]
-            else:
-                eng.ask(str(i), ask_payload(rnd, text))
-                end = sink.wait(lambda s, i=i: [e for e in s.of("ask_end") if e["id"] == str(i)])[0]
-            if not clean and not local_up:
-                assert end["status"] == "error" and "not sent to the cloud" in end["message"]
-        received = openai.received_text()
-        leaked = [s for s in sent_secrets if s in received]
-        assert leaked == [], f"{len(leaked)} secrets reached the cloud"
-        if mode == "fixed-cloud":
-            assert len(openai.chat_requests()) == clean_sent  # the cloud was live all along
-        if local_up:
-            assert sum(s in ollama.received_text() for s in sent_secrets) == len(sent_secrets)
-    finally:
-        eng.shutdown()
+    for i in range(40):
+        clean = i % 5 == 4  # controls: they must reach the cloud in fixed-cloud mode
+        text, secrets = (random_text(rnd), []) if clean else sensitive_text(rnd)
+        sent_secrets += secrets
+        clean_sent += clean
+        if rnd.random() < 0.5:
+            eng.chat_send(f"chat{i}", text)
+            end = sink.wait(lambda s, i=i: [e for e in s.of("turn_end") if e["chat"] == f"chat{i}"])[0]
+        else:
+            eng.ask(str(i), ask_payload(rnd, text))
+            end = sink.wait(lambda s, i=i: [e for e in s.of("ask_end") if e["id"] == str(i)])[0]
+        if not clean and not local_up:
+            assert end["status"] == "error" and "not sent to the cloud" in end["message"]
+    received = openai.received_text()
+    leaked = [s for s in sent_secrets if s in received]
+    assert leaked == [], f"{len(leaked)} secrets reached the cloud"
+    if mode == "fixed-cloud":
+        assert len(openai.chat_requests()) == clean_sent  # the cloud was live all along
+    if local_up:
+        assert sum(s in ollama.received_text() for s in sent_secrets) == len(sent_secrets)
 
 
+@pytest.mark.in_memory
 @pytest.mark.parametrize("path", ["/app/.env", "/app/.env.local", "/app/deploy/server.pem", "/app/tls.key",
                                   "/home/me/.ssh/id_rsa", "/app/config/secrets.yaml", "/app/prod.sops.yaml"])
 @pytest.mark.parametrize("mode", ["auto", "fixed-cloud"])
-def test_a_sensitive_file_is_never_sent_to_the_cloud(tmp_path, ollama, openai, monkeypatch, path, mode):
+def test_a_sensitive_file_is_never_sent_to_the_cloud(ollama, openai, monkeypatch, path, mode, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
-    eng, sink, _ = engine_for(tmp_path, config_for(mode, ollama.url, openai.url))
-    try:
-        payload = {"instruction": "@cloud review this for security issues", "text": "PASSWORD=hunter2", "before": "",
-                   "after": "", "mode": "V", "filetype": "sh", "filename": path, "path": path}
-        eng.ask("1", payload)
-        start = sink.wait(lambda s: s.of("ask_start"))[0]
-        sink.wait(lambda s: s.of("ask_end"))
-        eng.chat_send("c", "explain\n```sh\nPASSWORD=hunter2\n```", {"path": path})
-        sink.wait(lambda s: s.of("turn_end"))
-        assert openai.chat_requests() == []
-        assert len(ollama.chat_requests()) == 2
-        assert start["backend"] == "ollama" and "is local-only" in start["reason"]
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(config_for(mode, ollama.url, openai.url))
+    payload = {"instruction": "@cloud review this for security issues", "text": "PASSWORD=hunter2", "before": "",
+               "after": "", "mode": "V", "filetype": "sh", "filename": path, "path": path}
+    eng.ask("1", payload)
+    start = sink.wait(lambda s: s.of("ask_start"))[0]
+    sink.wait(lambda s: s.of("ask_end"))
+    eng.chat_send("c", "explain\n```sh\nPASSWORD=hunter2\n```", {"path": path})
+    sink.wait(lambda s: s.of("turn_end"))
+    assert openai.chat_requests() == []
+    assert len(ollama.chat_requests()) == 2
+    assert start["backend"] == "ollama" and "is local-only" in start["reason"]
 
 
-def test_a_chat_that_carried_a_secret_stays_local(tmp_path, ollama, openai, monkeypatch):
+@pytest.mark.in_memory
+def test_a_chat_that_carried_a_secret_stays_local(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
-    eng, sink, _ = engine_for(tmp_path, config_for("fixed-cloud", ollama.url, openai.url))
-    try:
-        token = "ghp_Xq7Lm2Pz9Rt4Wv8Ny3Bc6Df1Gh5Jk0Ms2Qa7"
-        for n, text in enumerate(["hello", f"my token is {token}", "@cloud and now?", "thanks"], 1):
-            eng.chat_send("c", text)
-            sink.wait(lambda s, n=n: len(s.of("turn_end")) == n)
-        starts = sink.of("turn_start")
-        assert [s["backend"] for s in starts] == ["groq", "ollama", "ollama", "ollama"]
-        assert starts[3]["reason"] == "a GitHub token in the text"
-        assert len(openai.chat_requests()) == 1
-        notices = [e["message"] for e in sink.of("notify") if e["level"] == "warn"]
-        assert "@cloud ignored: a GitHub token in the text, so it goes to ollama (local)" in notices
-    finally:
-        eng.shutdown()
+    eng, sink, _ = start_engine(config_for("fixed-cloud", ollama.url, openai.url))
+    token = "ghp_Xq7Lm2Pz9Rt4Wv8Ny3Bc6Df1Gh5Jk0Ms2Qa7"
+    for n, text in enumerate(["hello", f"my token is {token}", "@cloud and now?", "thanks"], 1):
+        eng.chat_send("c", text)
+        sink.wait(lambda s, n=n: len(s.of("turn_end")) == n)
+    starts = sink.of("turn_start")
+    assert [s["backend"] for s in starts] == ["groq", "ollama", "ollama", "ollama"]
+    assert starts[3]["reason"] == "a GitHub token in the text"
+    assert len(openai.chat_requests()) == 1
+    notices = [e["message"] for e in sink.of("notify") if e["level"] == "warn"]
+    assert "@cloud ignored: a GitHub token in the text, so it goes to ollama (local)" in notices
 
 
-def test_the_other_doors_keep_a_secret_local(tmp_path, ollama, openai, monkeypatch):
+@pytest.mark.in_memory
+def test_the_other_doors_keep_a_secret_local(ollama, openai, monkeypatch, start_engine):
     """:HybridRetry on the cloud backend, @cloud, and a preset on the cloud backend: the cloud
     server receives nothing of a chat that carried a secret."""
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
     config = config_for("auto", ollama.url, openai.url) + (
         "presets:\n  review: {backend: groq, model: fake-model, system: 'You review code.'}\n")
-    eng, sink, _ = engine_for(tmp_path, config)
+    eng, sink, _ = start_engine(config)
     rnd = random.Random("doors")
     secrets = [SECRETS[kind](rnd) for kind in sorted(SECRETS)]
-    try:
-        for n, secret in enumerate(secrets):
-            chat = f"c{n}"
-            eng.chat_send(chat, f"why does this fail? {secret}")
-            sink.wait(lambda s, chat=chat: [e for e in s.of("turn_end") if e["chat"] == chat])
-            eng.retry(chat, "groq")  # :HybridRetry groq
-            sink.wait(lambda s, chat=chat: len([e for e in s.of("turn_end") if e["chat"] == chat]) == 2)
-            eng.chat_send(chat, "@cloud and now?")
-            sink.wait(lambda s, chat=chat: len([e for e in s.of("turn_end") if e["chat"] == chat]) == 3)
-        eng.set_preset("review")
-        eng.chat_send("p", "the config: " + secrets[0])
-        sink.wait(lambda s: [e for e in s.of("turn_end") if e["chat"] == "p"])
-        assert openai.chat_requests() == []
-        received = ollama.received_text()
-        assert all(s in received for s in secrets)
-    finally:
-        eng.shutdown()
+    for n, secret in enumerate(secrets):
+        chat = f"c{n}"
+        eng.chat_send(chat, f"why does this fail? {secret}")
+        sink.wait(lambda s, chat=chat: [e for e in s.of("turn_end") if e["chat"] == chat])
+        eng.retry(chat, "groq")  # :HybridRetry groq
+        sink.wait(lambda s, chat=chat: len([e for e in s.of("turn_end") if e["chat"] == chat]) == 2)
+        eng.chat_send(chat, "@cloud and now?")
+        sink.wait(lambda s, chat=chat: len([e for e in s.of("turn_end") if e["chat"] == chat]) == 3)
+    eng.set_preset("review")
+    eng.chat_send("p", "the config: " + secrets[0])
+    sink.wait(lambda s: [e for e in s.of("turn_end") if e["chat"] == "p"])
+    assert openai.chat_requests() == []
+    received = ollama.received_text()
+    assert all(s in received for s in secrets)
