@@ -44,8 +44,9 @@ class Outbox:
             self._answering.add(stream)
             self.loop.call_soon(self.flush)
             return
-        if kind in ("turn_end", "ask_end"):
+        if kind in ("turn_end", "ask_end", "reply"):
             # The end shows the last text and the status now: nothing follows to batch with.
+            # A reply ends a call the editor may be waiting on (require('hybrid').route()).
             self._answering.discard(stream)
             self.loop.call_soon(self.flush)
             return
