@@ -183,9 +183,13 @@ def test_a_line_of_1_mb(editor, request, server):
     srv.reply = "y" * 1_000_000
     srv.chunk_size = 1_000_000  # one event, one line of a megabyte
     ed = editor(config(srv), env=KEY)
-    lines, worst = ask_and_watch(ed)
+    lines, watch = watch_answer(ed)
     assert "".join(answer_lines(lines)) == srv.reply
-    assert worst < FREEZE
+    # The editor's own clock is the guard: its loop was held up 30 ms here. A call's round trip
+    # also waits on this test process, which serves the megabyte from a thread (0.5 s, up to
+    # 1.3 s on a loaded machine), so it gets a looser bound.
+    assert watch.stall < FREEZE / 2
+    assert watch.worst < 3 * FREEZE
 
 
 def test_invalid_utf8_becomes_replacement_characters(editor, ollama):
