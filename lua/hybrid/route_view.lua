@@ -18,7 +18,8 @@ end
 --- The text :HybridRoute shows for a routing decision (a route() table).
 function M.describe(d)
   if d.refused then
-    local lines = { 'would not be sent: ' .. d.refused, '  step: ' .. (step_numbers[d.step] or d.step) }
+    local why = d.refused:gsub('^not sent: ', '')
+    local lines = { 'would not be sent: ' .. why, '  step: ' .. (step_numbers[d.step] or d.step) }
     return table.concat(attached(d, lines), '\n')
   end
   local lines = {

@@ -105,14 +105,14 @@ class PrivacyRules:
         label = scan(text, self.patterns) if text else None
         return Finding(f"{label} in the text", "text") if label else None
 
-    def check_attachment(self, name: str, paths: Iterable[str | None], text: str) -> Finding | None:
-        """An attachment (#file:…, #diff…): by every file it carries (symlinks resolved), then by
-        its text; the rule names the attachment, as the answer's header shows it."""
-        for path in paths:
-            hit = match_path(path, self.paths) if path else None
+    def check_attachment(self, name: str, path: str | None, others: Iterable[str], text: str) -> Finding | None:
+        """An attachment (#file:…, #diff…): by its file and every other file it carries (symlinks
+        resolved), then by its text; the rule names the attachment, as the answer's header shows it."""
+        for i, carried in enumerate([path, *others]):
+            hit = match_path(carried, self.paths) if carried else None
             if hit:
-                why = hit[1] if hit[0].lower() == os.path.basename(path).lower() else f"{hit[0]} matches {hit[1]}"
-                return Finding(f"{name} is local-only ({why})", "path")
+                own = i == 0 and hit[0].lower() == os.path.basename(carried).lower()
+                return Finding(f"{name} is local-only ({hit[1] if own else f'{hit[0]} matches {hit[1]}'})", "path")
         label = scan(text, self.patterns) if text else None
         return Finding(f"{name} is local-only ({label} in it)", "text") if label else None
 
