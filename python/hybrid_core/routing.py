@@ -158,7 +158,7 @@ class Router:
         return self._finish(self._place(decision, down), models)
 
     def _check_attachment(self, a: Attachment) -> Finding | None:
-        found = self.privacy.check_attachment(a.name, (a.path, *a.paths), a.text)
+        found = self.privacy.check_attachment(a.name, a.path, a.paths, a.text)
         a.local_only = found.rule if found else None
         return found
 
@@ -178,7 +178,7 @@ class Router:
         hint = ("it is local-only, so only a local model may read it" if d.step == "privacy" else
                 ":HybridBackend auto lets a bigger model take it" if d.step == "fixed" and other is None and self.cloud
                 else "attach less, e.g. a #selection")
-        return replace(d, backend=None, reason=f"{big.name} does not fit", fallback=None, router_model=None,
+        return replace(d, backend=None, reason=f"{big.name} does not fit", step="size", fallback=None, router_model=None,
                        refused=f"not sent: {big.name} (~{_k(big.tokens)} tokens) does not fit {d.backend}'s "
                                f"{window:,}-token context window ({hint})")
 
