@@ -72,3 +72,20 @@ def test_a_repository_diff_names_every_file_it_touches(tmp_path):
     assert set(repo.paths) == {f"{real}/a.py", f"{real}/.env"} and "+X=2" in repo.text
     assert one.paths == (f"{real}/a.py",) and "-a\n+b" in one.text and ".env" not in one.text
     assert one.display == "a.py"
+
+
+def test_a_saved_turn_keeps_its_attachments_and_the_history_resends_them():
+    import json
+
+    from hybrid_core.conversation import Conversation
+    from hybrid_core.saved_chats import parse
+
+    a = Attachment("#file:a.py", "file", path="/p/a.py", display="a.py", filetype="python", text="x = 1")
+    records = [{"t": "user", "text": "look at #file:a.py", "attachments": [a.record(), "junk", {"name": 3}]},
+               {"t": "text", "text": "ok"}, {"t": "end", "status": "complete"},
+               {"t": "user", "text": "and?", "attachments": "not a list"}]
+    saved = parse("c", "".join(json.dumps(r) + "\n" for r in records).encode())
+    assert saved.turns[0].attachments == [a.record(), {"name": 3}] and saved.turns[1].attachments == []
+    conv = Conversation.from_saved(saved)
+    assert conv.turns[0].attachments == [a]
+    assert conv.messages()[1]["content"] == "look at #file:a.py\n\n" + a.block()
