@@ -181,3 +181,43 @@ def test_file_paths_complete_after_hash_file(editor, ollama, project):
         {"word": "#diagnostics", "menu": "the buffer's diagnostics, with the lines around each"},
         {"word": "#diff", "menu": "the buffer's git diff"},
         {"word": "#diff:repo", "menu": "the repository's git diff"}]
+
+
+def test_checkhealth_and_diff_say_when_git_is_missing(editor, ollama, project, tmp_path):
+    ed = editor(config(ollama))
+    ed.cmd("checkhealth hybrid")
+    assert "- ✅ OK git version 2." in "\n".join(ed.nvim.current.buffer[:])
+    ed.close()
+    no_git = tmp_path / "empty-bin"
+    no_git.mkdir()
+    ed = editor(config(ollama), env={"PATH": str(no_git)})
+    ed.cmd("checkhealth hybrid")
+    text = "\n".join(ed.nvim.current.buffer[:])
+    assert "- ⚠️ WARNING git not found: #diff and #diff:repo attachments say so and attach nothing" in text
+    open_in(ed, project)
+    ed.cmd("HybridChat review #diff:repo")
+    ed.wait_answer()
+    assert attachment_lines(ed) == ["> #diff:repo · the repository · git is not installed or not on PATH "
+                                    "(nothing attached)"]
+    assert len(ollama.chat_requests()) == 1
+
+
+def test_normal_use_with_attachments_raises_no_message_and_no_hit_enter_prompt(editor, ollama, project):
+    ollama.reply = "```python\n" + "\n".join(CODE).replace("x+1", "x+2") + "\n```"
+    ed = editor(config(ollama))
+    watch = ed.watch_messages(80, 24)
+    open_in(ed, project)
+    ed.cmd("HybridChat look at #buffer and #file:notes/todo.txt")
+    lines = ed.wait_answer()
+    ed.lua(f"vim.api.nvim_win_set_cursor(0, {{ {lines.index(attachment_lines(ed)[0]) + 1}, 0 }})")
+    ed.nvim.input("K")
+    ed.wait(lambda: ed.lua("return vim.api.nvim_win_get_config(0).relative") == "editor", what="the preview")
+    ed.nvim.input("q")
+    ed.wait(lambda: ed.lua("return vim.api.nvim_win_get_config(0).relative") == "", what="the preview closed")
+    ed.lua(f"vim.api.nvim_win_set_cursor(0, {{ {lines.index('    return x+2') + 1}, 0 }})")
+    ed.nvim.input("ga")
+    ed.wait(lambda: ed.status()["pending_edit"], what="the review")
+    ed.nvim.input("ga")
+    ed.wait(lambda: not ed.status()["pending_edit"], what="applied")
+    assert ed.messages() == []
+    assert watch.prompts == []
