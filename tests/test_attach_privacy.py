@@ -125,3 +125,15 @@ def test_the_rule_names_a_path_the_attachment_carries():
     assert rules.check_attachment("#file:.npmrc", "/p/.npmrc", [], "").rule == "#file:.npmrc is local-only (.npmrc)"
     assert rules.check_attachment("#diff:repo", None, ["/r/x.py", "/r/.npmrc"], "").rule == \
         "#diff:repo is local-only (.npmrc matches .npmrc)"
+
+
+@pytest.mark.in_memory
+def test_a_large_attachment_is_checked_whole(ollama, openai, monkeypatch, start_engine):
+    # (Past 100 KB the check runs in a worker thread; the key at the very end is found all the same.)
+    monkeypatch.setenv("GROQ_API_KEY", "test-key")
+    ollama.context_length = 262144
+    eng, sink, _ = start_engine(config("fixed-cloud", ollama.url, openai.url))
+    text = "x = 1  # a long module\n" * 20000 + "KEY = 'AKIAZ3MHQ7RXWP4LK2NB'\n"
+    who = turn(eng, sink, "c", "#buffer", [{"kind": "buffer", "name": "#buffer", "path": "/app/big.py", "text": text}])
+    assert (who["backend"], who["reason"]) == ("ollama", "#buffer is local-only (an AWS access key in it)")
+    assert openai.requests == []

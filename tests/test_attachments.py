@@ -5,6 +5,8 @@ import asyncio
 import os
 import subprocess
 
+import pytest
+
 from hybrid_core.attachments import MAX_BYTES, Attachment, resolve, with_attachments
 
 
@@ -89,3 +91,20 @@ def test_a_saved_turn_keeps_its_attachments_and_the_history_resends_them():
     conv = Conversation.from_saved(saved)
     assert conv.turns[0].attachments == [a]
     assert conv.messages()[1]["content"] == "look at #file:a.py\n\n" + a.block()
+
+
+@pytest.mark.in_memory
+def test_a_retry_resends_the_attachments_as_they_were_sent(ollama, start_engine, tmp_path):
+    (tmp_path / "a.py").write_text("first version\n")
+    ollama.mode, ollama.fail_first = "status", 3  # the first try fails (3 attempts)
+    eng, sink, _ = start_engine(f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
+    eng.chat_send("c", "read #file:a.py", {"attachments": [{"kind": "file", "name": "#file:a.py", "path": "a.py"}],
+                                          "cwd": str(tmp_path)})
+    sink.wait(lambda s: s.of("turn_end"))
+    (tmp_path / "a.py").write_text("changed since\n")
+    eng.retry("c")
+    sink.wait(lambda s: len(s.of("turn_end")) == 2)
+    assert sink.of("turn_end")[1]["status"] == "complete"
+    sent = ollama.chat_requests()[-1]["json"]["messages"]
+    assert len(sent) == 2 and "```\nfirst version\n```" in sent[1]["content"]
+    assert len(sink.of("attachments")) == 1  # the retry adds no second line under the message

@@ -6,6 +6,7 @@ other side when the first backend fails before its first token. Also the dry run
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -25,6 +26,8 @@ from .router_model import classify
 from .routing import Decision, RouteRequest
 from .selection import Selection
 from .sender import Sender, Sent
+
+SCAN_OFF_LOOP = 100_000  # attachments with more text than this are checked in a worker thread
 
 
 def chat_route_request(conv: Conversation, text: str, path: str | None, system_prompt: str | None,
@@ -71,7 +74,7 @@ class Dispatcher:
             await self._learn_windows(role, active, 1.0 if dry else None)
         context = {"active": active, "models": self.selection.model_override,
                    "over_budget": self.accountant.over_budget(), "windows": self._windows(role)}
-        decision = self._fixed_reason(router.decide(req, down=self.availability.down(), **context), retry_on)
+        decision = self._fixed_reason(await self._route(req, **context), retry_on)
         if decision.router_model and not dry:
             try:
                 local = await self.pool.client(self.live.config.backends[router.local])
@@ -79,8 +82,16 @@ class Dispatcher:
                 return decision
             verdict = await classify(local, decision.router_model, decision.text, router.router_timeout)
             if verdict is not None:
-                decision = router.decide(req, down=self.availability.down(), verdict=verdict, **context)
+                decision = await self._route(req, verdict=verdict, **context)
         return decision
+
+    async def _route(self, req: RouteRequest, **kw) -> Decision:
+        """The router's decision. Scanning a large attachment for secrets takes a while (~0.15 s a
+        MB): off the loop then, which streams other answers meanwhile."""
+        kw["down"] = self.availability.down()
+        if sum(len(a.text) for a in req.attachments) > SCAN_OFF_LOOP:
+            return await asyncio.to_thread(self.live.router.decide, req, **kw)
+        return self.live.router.decide(req, **kw)
 
     def _windows(self, role: str) -> dict:
         """The context windows the servers reported so far, by backend (for its model for `role`)."""
