@@ -221,3 +221,17 @@ def test_normal_use_with_attachments_raises_no_message_and_no_hit_enter_prompt(e
     ed.wait(lambda: not ed.status()["pending_edit"], what="applied")
     assert ed.messages() == []
     assert watch.prompts == []
+
+
+def test_a_path_with_a_space_is_written_with_a_backslash(editor, ollama, project):
+    (project / "my notes.txt").write_text("spaced out\n")
+    ed = editor(config(ollama))
+    open_in(ed, project)
+    assert ed.lua("return require('hybrid.chat.attach_picker').omnifunc(0, '#file:my')") == ["#file:my\\ notes.txt"]
+    ed.cmd("HybridChat read #file:my\\ notes.txt.")
+    ed.wait_answer()
+    assert '<attachment name="#file:my notes.txt" path="my notes.txt">\n```\nspaced out\n```' in last_user(ollama)
+    assert ed.lua("return require('hybrid.attach').parse('a #file:x.py, #buffer. (#diff:repo) `#quickfix` #files "
+                  "#selection!\\n```\\n#buffer\\n```')") == [
+        {"kind": "file", "arg": "x.py", "name": "#file:x.py"}, {"kind": "buffer", "name": "#buffer"},
+        {"kind": "diff", "arg": "repo", "name": "#diff:repo"}, {"kind": "selection", "name": "#selection"}]

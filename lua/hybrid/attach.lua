@@ -16,18 +16,23 @@ local DIAGNOSTIC_CONTEXT = 2 -- lines shown above and below each diagnostic
 
 local function display(path) return vim.fn.fnamemodify(path, ':~:.') end
 
+--- A path as written in a message: a space in it escaped with a backslash.
+function M.escape(path) return (path:gsub(' ', '\\ ')) end
+
 --- The attachments written in `text`, in order, each once: { kind, arg, name }. Words inside
---- fenced code are not attachments; a token starts the text or follows a space or a bracket.
+--- fenced code are not attachments; a token starts the text or follows a space or a bracket;
+--- `\ ` is a space inside it (#file:my\ notes.txt).
 function M.parse(text)
   local found, seen, fenced = {}, {}, false
   for line in ((text or '') .. '\n'):gmatch('(.-)\n') do
+    line = line:gsub('\\ ', '\1')
     if line:match('^%s*```') or line:match('^%s*~~~') then
       fenced = not fenced
     elseif not fenced then
       for at, kind, rest in line:gmatch('()#(%a+)(%S*)') do
         local before = at > 1 and line:sub(at - 1, at - 1) or ' '
         local arg = rest:match('^:(.*)$')
-        if arg then arg = arg:gsub('[,.;!?)%]]+$', '') end
+        if arg then arg = arg:gsub('[,.;!?)%]]+$', ''):gsub('\1', ' ') end
         local plain = rest == '' or rest:match('^[,.;!?)%]]+$')
         if M.KINDS[kind] and before:match('[%s(%[]') and (arg or plain) then
           local name = '#' .. kind .. ((arg and arg ~= '') and (':' .. arg) or '')

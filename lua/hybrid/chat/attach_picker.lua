@@ -59,7 +59,7 @@ function M.pick(c)
       end)
     elseif choice == 'file:' then
       vim.ui.input({ prompt = '(hybrid) attach the file: ', completion = 'file' }, function(path)
-        if path and vim.trim(path) ~= '' then put(c, '#file:' .. vim.trim(path)) end
+        if path and vim.trim(path) ~= '' then put(c, '#file:' .. attach.escape(vim.trim(path))) end
       end)
     else
       put(c, '#' .. choice)
@@ -71,7 +71,7 @@ end
 local function token_start()
   local col = api.nvim_win_get_cursor(0)[2]
   local before = api.nvim_get_current_line():sub(1, col)
-  local at = before:find('#%a*:?[^%s]*$')
+  local at = before:gsub('\\ ', '__'):find('#%a*:?[^%s]*$') -- (an escaped space is part of it)
   if at and (at == 1 or before:sub(at - 1, at - 1):match('[%s(%[]')) then return at - 1 end
 end
 
@@ -85,7 +85,9 @@ function M.omnifunc(findstart, base)
   local kind, arg = base:match('^#(%a+):(.*)$')
   local out = {}
   if kind == 'file' then
-    for _, path in ipairs(vim.fn.getcompletion(arg, 'file')) do table.insert(out, '#file:' .. path) end
+    for _, path in ipairs(vim.fn.getcompletion((arg:gsub('\\ ', ' ')), 'file')) do
+      table.insert(out, '#file:' .. attach.escape(path))
+    end
   elseif kind == 'buffer' then
     out = vim.tbl_map(function(n) return '#buffer:' .. n end, starting(buffer_names(), arg))
   elseif kind == 'diff' then
