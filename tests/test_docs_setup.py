@@ -66,7 +66,7 @@ def test_one_checker_says_what_is_wrong_with_an_option_in_one_format():
         "(hybrid) setup(): chat.size must be a positive number, got 0",
         '(hybrid) setup(): keymaps must be a boolean, got "yes"',
         '(hybrid) setup(): chat must be a table, got "split"',
-        "(hybrid) setup(): unknown key chat.keys.sned (send, backend, cancel or close)",
+        "(hybrid) setup(): unknown key chat.keys.sned (send, backend, cancel, close, attach, complete, preview or apply)",
         '(hybrid) setup(): chat.keys.send must be a key sequence such as "<CR>", or false, got ""',
         '(hybrid) setup(): ask.accept must be a key sequence such as "ga", got false',
         "(hybrid) setup(): unknown key colour (config, data_dir, python, chat, keymaps or ask)",

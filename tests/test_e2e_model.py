@@ -90,6 +90,20 @@ def test_local_model_answers_in_the_chat(editor, model_server):
     print(f"\nTTFT: plugin cold {cold:.0f} ms (host start included), warm {warm:.0f} ms; raw httpx {raw:.0f} ms")
 
 
+def test_local_model_answers_a_question_about_the_buffer(editor, model_server, tmp_path):
+    (tmp_path / "greet.py").write_text("def greet(name):\n    return 'Hello, ' + name\n")
+    ed = editor(routed_config(model_server), env={"CLOUD_API_KEY": "test-key"})
+    ed.cmd(f"cd {tmp_path}")
+    ed.cmd("edit greet.py")
+    ed.cmd("HybridChat What does the function in #buffer return? One sentence.")
+    lines = ed.wait_answer(timeout=180)
+    assert re.fullmatch(r"> #buffer · greet\.py · 2 lines · ~\d+ tokens", lines[2]), lines[:4]
+    header = next(i for i, line in enumerate(lines) if line.startswith(f"## local · llama · {MODEL_ALIAS} · "))
+    answer = "\n".join(lines[header + 1: lines.index("## You", header)]).strip()
+    assert answer and not answer.startswith("> **error")
+    print(f"\n#buffer answer: {answer[:200]!r}")
+
+
 def test_local_model_rewrites_a_selection(editor, model_server):
     ed = editor(routed_config(model_server), env={"CLOUD_API_KEY": "test-key"})
     original = ["def add(a, b):", "    return a + b", "", "print(add(1, 2))"]

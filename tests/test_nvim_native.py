@@ -70,7 +70,8 @@ def test_edit_applied_says_where(editor, ollama):
     assert data["buf"] == ed.nvim.current.buffer.number
 
 
-PLUGS = ["chat", "new-chat", "ask", "accept", "reject", "backend", "model", "preset", "chats", "retry", "cancel", "stats"]
+PLUGS = ["chat", "new-chat", "ask", "accept", "reject", "backend", "model", "preset", "chats", "retry", "cancel", "stats",
+         "apply"]
 
 
 def global_maps(ed, prefix):
@@ -124,7 +125,8 @@ def test_chat_keys_are_configurable_and_can_be_turned_off(editor, ollama):
     assert maps.get("<C-S>") == "hybrid: send the prompt" and "q" not in maps and "<CR>" not in maps
     assert maps.get("<C-X>") == "hybrid: pick the backend"
     ed.setup("{ chat = { keys = { sned = 'x' } } }")
-    assert "(hybrid) setup(): unknown key chat.keys.sned (send, backend, cancel or close)" in ed.messages("error")
+    assert ("(hybrid) setup(): unknown key chat.keys.sned (send, backend, cancel, close, attach, complete, preview "
+            "or apply)") in ed.messages("error")
 
 
 def test_works_from_a_read_only_plugin_directory(editor, ollama, tmp_path):

@@ -3,6 +3,7 @@
 local api = vim.api
 local notify = require('hybrid.notify')
 local options = require('hybrid.options')
+local region = require('hybrid.region')
 require('hybrid.highlights')
 
 local M = {}
@@ -12,65 +13,11 @@ local pending = nil -- the one edit being streamed or reviewed
 local asks_made = 0
 local CONTEXT_LINES = 10
 
--- Selection ---------------------------------------------------------------------------
-
-local function char_end(line, col)
-  -- '> marks the first byte of the last character; the edit must take all of it.
-  if col >= #line then return #line end
-  local char = vim.fn.strpart(line, col, 1, true)
-  return col + math.max(#char, 1)
-end
-
-local function line_at(buf, row) return api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or '' end
-
---- Byte columns [start, end) of a block on each of its lines; short lines give empty ranges.
-local function block_columns(buf, srow, erow, c1, c2)
-  local cols = {}
-  for i, line in ipairs(api.nvim_buf_get_lines(buf, srow, erow + 1, false)) do
-    local s = math.min(c1, #line)
-    cols[i] = { s, math.max(s, char_end(line, c2)) }
-  end
-  return cols
-end
-
---- The region a command acts on: the visual selection when the range came from one,
---- else whole lines of the range, else the cursor line.
-local function selection(args)
-  local buf = api.nvim_get_current_buf()
-  if args.range == 0 then
-    local row = api.nvim_win_get_cursor(0)[1] - 1
-    return { buf = buf, mode = 'line', srow = row, erow = row }
-  end
-  local vs, ve = api.nvim_buf_get_mark(buf, '<'), api.nvim_buf_get_mark(buf, '>')
-  local vmode = vim.fn.visualmode()
-  if args.range == 2 and vs[1] == args.line1 and ve[1] == args.line2 and vmode ~= '' and vmode ~= 'V' then
-    local srow, erow = vs[1] - 1, ve[1] - 1
-    if vmode == 'v' then
-      return { buf = buf, mode = 'char', srow = srow, scol = vs[2], erow = erow, ecol = char_end(line_at(buf, erow), ve[2]) }
-    end
-    local c1, c2 = math.min(vs[2], ve[2]), math.max(vs[2], ve[2])
-    return { buf = buf, mode = 'block', srow = srow, erow = erow, cols = block_columns(buf, srow, erow, c1, c2) }
-  end
-  return { buf = buf, mode = 'line', srow = args.line1 - 1, erow = args.line2 - 1 }
-end
-
-local function region_text(sel)
-  local buf = sel.buf
-  if sel.mode == 'char' then return api.nvim_buf_get_text(buf, sel.srow, sel.scol, sel.erow, sel.ecol, {}) end
-  local lines = api.nvim_buf_get_lines(buf, sel.srow, sel.erow + 1, false)
-  if sel.mode == 'block' then
-    for i, line in ipairs(lines) do
-      lines[i] = line:sub(sel.cols[i][1] + 1, sel.cols[i][2])
-    end
-  end
-  return lines
-end
-
 -- Tracking: extmarks keep the region's place while the user edits elsewhere. --------
 
 local function track(sel)
   local buf = sel.buf
-  local last = line_at(buf, sel.erow)
+  local last = region.line_at(buf, sel.erow)
   local scol = sel.mode == 'char' and sel.scol or 0
   local ecol = sel.mode == 'char' and sel.ecol or #last
   sel.start_mark = api.nvim_buf_set_extmark(buf, ns, sel.srow, scol, { right_gravity = false })
@@ -157,7 +104,7 @@ end
 
 local function apply(p)
   local now = current_region(p)
-  if not now or not same(region_text(now), p.original) then
+  if not now or not same(region.text(now), p.original) then
     clear(p)
     return show_leftover(p.lines, 'the selected text changed while the answer streamed')
   end
@@ -186,13 +133,18 @@ end
 
 -- Commands --------------------------------------------------------------------------
 
+-- One edit at a time: true (and said) when one is pending.
+local function busy()
+  if not pending then return false end
+  local accept, reject = keys()
+  notify.warn(('an edit is pending: %s / :HybridAccept or %s / :HybridReject it first'):format(accept, reject))
+  return true
+end
+
 local function start(sel, instruction, apply_now)
-  if pending then
-    local accept, reject = keys()
-    return notify.warn(('an edit is pending: %s / :HybridAccept or %s / :HybridReject it first'):format(accept, reject))
-  end
+  if busy() then return end
   local buf = sel.buf
-  local original = region_text(sel)
+  local original = region.text(sel)
   local before = api.nvim_buf_get_lines(buf, math.max(0, sel.srow - CONTEXT_LINES), sel.srow, false)
   local after = api.nvim_buf_get_lines(buf, sel.erow + 1, sel.erow + 1 + CONTEXT_LINES, false)
   asks_made = asks_made + 1
@@ -204,6 +156,8 @@ local function start(sel, instruction, apply_now)
     path = api.nvim_buf_get_name(buf),
     before = table.concat(before, '\n'), after = table.concat(after, '\n'),
   }
+  -- The instruction's #file:, #buffer, ... go along, read now (the buffer edited is their origin).
+  payload = require('hybrid.attach').request_opts(instruction, { buf = buf, win = api.nvim_get_current_win() }, payload)
   if not require('hybrid.rpc').ask(p.id, payload) then return end
   pending = p
   track(p)
@@ -212,8 +166,23 @@ local function start(sel, instruction, apply_now)
     { buffer = buf, nowait = true, desc = 'hybrid: cancel the edit' })
 end
 
+--- Review `lines` as the replacement of region `sel` (a code block from the chat), with the
+--- highlights, keys and one undo of an edit. who: { backend, model, reason } for its header.
+--- False when another edit is pending.
+function M.review(sel, lines, who)
+  if busy() then return false end
+  asks_made = asks_made + 1
+  local p = vim.tbl_extend('force', sel, who, { id = 'chat-' .. asks_made, original = region.text(sel), reply = {},
+    lines = lines, streaming = false })
+  pending = p
+  track(p)
+  show(p, lines, false)
+  set_review_keys(p)
+  return true
+end
+
 function M.command(args)
-  local sel = selection(args)
+  local sel = region.of_command(args)
   if args.args ~= '' then return start(sel, args.args, args.bang) end
   vim.ui.input({ prompt = 'hybrid: rewrite how? ' }, function(instruction)
     if instruction and vim.trim(instruction) ~= '' then start(sel, instruction, args.bang) end

@@ -27,6 +27,7 @@ M.handlers = {
   end,
   [E.notify] = function(ev) require('hybrid.notify').notify(ev.message, ev.level) end,
   [E.reply] = function(ev) require('hybrid.host').on_reply(ev.id, ev.result, ev.error) end,
+  [E.attachments] = function(ev) require('hybrid.chat').on_attachments(ev) end,
   [E.turn_start] = function(ev)
     require('hybrid.chat').on_turn_start(ev)
     events.request_start(ev)

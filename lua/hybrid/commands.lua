@@ -4,7 +4,8 @@ local hybrid = require('hybrid')
 
 local M = {}
 
--- A command's text, with the range's lines attached as context; and the file they came from.
+-- A command's text, with the range's lines attached as context; the file they came from; and
+-- the range (a code block from the answer applies there).
 local function with_selection(args, default_question)
   local text = args.args
   if args.range == 0 then return text, nil end
@@ -13,25 +14,26 @@ local function with_selection(args, default_question)
   local where = ('%s lines %d-%d'):format(name ~= '' and name or '[No Name]', args.line1, args.line2)
   local question = text ~= '' and text or default_question
   text = ('%s\n\nFrom %s:\n```%s\n%s\n```'):format(question, where, vim.bo.filetype, table.concat(lines, '\n'))
-  return text, vim.api.nvim_buf_get_name(0)
+  local range = { buf = vim.api.nvim_get_current_buf(), srow = args.line1 - 1, erow = args.line2 - 1, lines = lines }
+  return text, vim.api.nvim_buf_get_name(0), range
 end
 
 function M.chat_command(args)
-  local text, path = with_selection(args, 'Explain this code.')
+  local text, path, range = with_selection(args, 'Explain this code.')
   local chat = require('hybrid.chat')
   if text == '' then
     chat.toggle()
   elseif args.range == 0 and text == 'new' then
     chat.new()
   else
-    chat.ask(text, { path = path })
+    chat.ask(text, { path = path, range = range })
   end
 end
 
 function M.route_command(args)
   local text, path = with_selection(args, 'Explain this code.')
   local notify = require('hybrid.notify')
-  local opts = hybrid._route_opts({ path = path })
+  local opts = hybrid._route_opts({ path = path }, text)
   require('hybrid.rpc').route(text, opts, function(result, err)
     if err then return notify.error(err) end
     notify.info(require('hybrid.route_view').describe(result))

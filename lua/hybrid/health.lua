@@ -108,6 +108,17 @@ local function report_routing(h, r)
     .. 'never sent to a cloud backend'):format(r.private_paths, r.private_patterns))
 end
 
+-- #diff and #diff:repo run git (|hybrid-context-attachments|); nothing else needs it.
+local function report_git(h)
+  local out = vim.fn.executable('git') == 1 and run({ 'git', '--version' }) or nil
+  if out then
+    h.ok(vim.trim(out) .. ': #diff and #diff:repo attachments work')
+  else
+    h.warn('git not found: #diff and #diff:repo attachments say so and attach nothing',
+      { 'install git, or put it on PATH' })
+  end
+end
+
 function M.check()
   local h = vim.health
   h.start('hybrid.nvim')
@@ -136,6 +147,7 @@ function M.check()
   end
   if report.keys_file_open then h.warn('keys.yaml can be read by other users', { 'chmod 600 keys.yaml' }) end
   report_routing(h, report.routing)
+  report_git(h)
   h.start('hybrid.nvim: backends')
   for _, b in ipairs(report.backends) do report_backend(h, b) end
   local data = report.data or {}

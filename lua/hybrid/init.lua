@@ -28,12 +28,17 @@ function M.stats(cb)
   return rpc.wait('stats()', rpc.stats)
 end
 
--- Where :HybridRoute and route() look: the chat's history counts (a sensitive chat stays local).
--- (Shared with commands.lua; not part of the public API.)
-function M._route_opts(opts)
+-- Where :HybridRoute and route() look: the chat's history counts (a sensitive chat stays local),
+-- and the attachments `text` names, read as a send would (from the current window, unless it is
+-- the chat: then from the chat's). (Shared with commands.lua; not part of the public API.)
+function M._route_opts(opts, text)
   opts = opts or {}
-  local chat_id = package.loaded['hybrid.chat'] and require('hybrid.chat').id() or nil
-  return { path = opts.path, role = opts.role, chat = opts.chat or chat_id }
+  local chat = package.loaded['hybrid.chat'] and require('hybrid.chat') or nil
+  local c = chat and chat.here() or nil
+  local origin = { buf = vim.api.nvim_get_current_buf(), win = vim.api.nvim_get_current_win() }
+  if vim.b.hybrid_chat_id then origin = c and c.origin or nil end
+  return require('hybrid.attach').request_opts(text, origin,
+    { path = opts.path, role = opts.role, chat = opts.chat or (chat and chat.id() or nil) })
 end
 
 --- Where `text` would go and why, without sending anything: a table with backend, side,
@@ -43,7 +48,7 @@ end
 function M.route(text, opts)
   vim.validate({ text = { text, 'string' }, opts = { opts, 'table', true } })
   local rpc = require('hybrid.rpc')
-  opts = M._route_opts(opts)
+  opts = M._route_opts(opts, text)
   return rpc.wait('route()', function(cb) rpc.route(text, opts, cb) end)
 end
 

@@ -4,12 +4,23 @@ local M = {}
 
 local step_numbers = { privacy = '1 privacy', explicit = '2 explicit choice', fixed = 'fixed backend',
   budget = '3 budget', size = '4 size', rules = '5 your rules', classifier = '6 task classifier',
-  router = '6 router model (classifier unsure)', learned = '5 your corrections', default = '7 default' }
+  router = '6 router model (classifier unsure)', learned = '5 your corrections', default = '7 default',
+  attachments = '0 reading the attachments' }
+
+-- One line per attachment, as the chat shows it under a message.
+local function attached(d, lines)
+  for _, item in ipairs(d.attachments or {}) do
+    table.insert(lines, '  attached: ' .. require('hybrid.chat.layout').attachment(item):sub(3))
+  end
+  return lines
+end
 
 --- The text :HybridRoute shows for a routing decision (a route() table).
 function M.describe(d)
   if d.refused then
-    return ('would not be sent: %s\n  step: %s'):format(d.refused, step_numbers[d.step] or d.step)
+    local why = d.refused:gsub('^not sent: ', '')
+    local lines = { 'would not be sent: ' .. why, '  step: ' .. (step_numbers[d.step] or d.step) }
+    return table.concat(attached(d, lines), '\n')
   end
   local lines = {
     ('→ %s (%s) · %s · role %s'):format(d.backend, d.side, d.model, d.role),
@@ -23,6 +34,7 @@ function M.describe(d)
     table.insert(lines, ('  the router model %s is asked first (%s side on a timeout)'):format(d.router_model, d.side))
   end
   if d.fallback then table.insert(lines, ('  if %s fails before answering: %s'):format(d.backend, d.fallback)) end
+  attached(d, lines)
   table.insert(lines, '  (dry run: nothing was sent)')
   return table.concat(lines, '\n')
 end

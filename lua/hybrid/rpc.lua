@@ -10,9 +10,9 @@ local M = {}
 --- Methods, as the host exports them: what each takes (→ what its reply carries).
 M.methods = {
   start = 'hybrid_start', -- { config, data_dir, restore }: the first call to each new host
-  chat = 'hybrid_chat', -- chat id, text, opts { path? }: send a message in a chat
+  chat = 'hybrid_chat', -- chat id, text, opts { path?, attachments?, cwd? }: send a message in a chat
   retry = 'hybrid_retry', -- chat id, backend ('' = routed as before): redo the chat's last turn
-  ask = 'hybrid_ask', -- ask id, payload: rewrite a selection (:HybridAsk)
+  ask = 'hybrid_ask', -- ask id, payload (with attachments?, cwd?): rewrite a selection (:HybridAsk)
   cancel = 'hybrid_cancel', -- stream id (nil: every stream)
   backend = 'hybrid_backend', -- name ('auto' routes each request)
   model = 'hybrid_model', -- name, for the active backend
@@ -24,7 +24,7 @@ M.methods = {
   chats = 'hybrid_chats', -- → saved chats { id, title, updated }, newest first
   chat_delete = 'hybrid_chat_delete', -- chat id
   models = 'hybrid_models', -- backend (nil: the active one) → { backend, kind, models }
-  route = 'hybrid_route', -- text, opts { path?, role?, chat? } → the decision (a dry run)
+  route = 'hybrid_route', -- text, opts { path?, role?, chat?, attachments?, cwd? } → the decision (a dry run)
   corrections = 'hybrid_corrections', -- forget → { items }
   stats = 'hybrid_stats', -- → usage per period, backend and model
 }
@@ -35,6 +35,7 @@ M.events = {
   notify = 'notify', -- message, level
   reply = 'reply', -- id, result or error: the answer to a call with a reply id
   confirm = 'confirm', -- id, message: a question for the user (answered with methods.confirm)
+  attachments = 'attachments', -- chat, items: a message's attachments, read and checked (attach.lua)
   turn_start = 'turn_start', -- chat, backend, model, kind, reason: who answers (again after a fallback)
   delta = 'delta', -- chat (a stream id), text
   progress = 'progress', -- chat (a stream id), message: a retry or a fallback under way

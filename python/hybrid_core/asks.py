@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .dispatch import Dispatcher
+from .attachments import resolve
+from .dispatch import Dispatcher, ask_route_request
 from .editor_link import EditorLink, ask_stream, who_of
 from .edits import EditRequest, edit_messages, extract_code, fit_replacement
 from .inflight import InFlight
-from .routing import Decision, RouteRequest
+from .routing import Decision
 
 EDIT_FIELDS = ("instruction", "text", "mode", "filetype", "filename", "before", "after")
 
@@ -26,13 +27,13 @@ class Asks:
 
     async def ask(self, ask_id: str, payload: dict) -> None:
         stream_id = ask_stream(ask_id)
-        keys = [k for k, v in payload.items() if isinstance(v, str)]
+        keys = [k for k, v in payload.items() if isinstance(v, str) and k != "cwd"]
         payload = {**payload, **dict(zip(keys, self.link.from_editor(*(payload[k] for k in keys)), strict=True))}
         async with self.inflight.claim(stream_id, "that edit is already streaming"):
             req = EditRequest(**{k: payload.get(k) or "" for k in EDIT_FIELDS})
-            decision = await self.dispatch.decide(RouteRequest(
-                text=req.instruction, command="ask", selection=req.text, context=f"{req.before}\n{req.after}",
-                path=payload.get("path") or req.filename))
+            attachments = await resolve(payload.get("attachments"), payload.get("cwd"), self.link.from_editor)
+            decision = await self.dispatch.decide(ask_route_request(req, payload.get("path") or req.filename,
+                                                                    attachments))
             self.dispatch.announce(decision, True)
             decision = await self.dispatch.within_budget(decision)
             self.link.ask_start(ask_id, who_of(decision))
@@ -46,7 +47,8 @@ class Asks:
             def on_switch(d: Decision):
                 self.link.ask_start(ask_id, who_of(d))
 
-            result = await self.dispatch.routed(stream_id, decision, edit_messages(req), reply.append, on_switch)
+            messages = edit_messages(req, attachments)
+            result = await self.dispatch.routed(stream_id, decision, messages, reply.append, on_switch)
             if result.status == "complete" and result.finish_reason == "length":
                 result.status = "incomplete"  # a cut-off rewrite would break the code
             end = result.event()

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict
 
+from .attachments import Attachment, resolve
 from .config import display_path
 from .conversation import Conversation, Turn
 from .dispatch import Dispatcher, chat_route_request
@@ -74,18 +75,24 @@ class Chats:
             if redo is None:
                 raise HybridError("nothing to retry in this chat yet")
             redo.superseded = True  # the history sent with the new try leaves it out
-            text = redo.user
-        request = chat_route_request(conv, text, opts.get("path"), self.selection.system_prompt)
+            text, attachments = redo.user, redo.attachments  # as they were sent
+        else:
+            attachments = await resolve(opts.get("attachments"), opts.get("cwd"), self.link.from_editor)
+        request = chat_route_request(conv, text, opts.get("path"), self.selection.system_prompt, attachments)
         decision = await self.dispatch.decide(request, active=active, retry_on=opts.get("backend"))
+        if attachments and not redo:  # their lines under the message: routing said which are local-only
+            self.link.attachments(chat_id, [a.record() for a in attachments])
         self.dispatch.announce(decision, conv.sensitive is None)
         if decision.finding and conv.sensitive is None:
             conv.sensitive = decision.finding  # sticky: the history is resent every turn
             self._save(chat_id, {"t": "sensitive", "rule": decision.finding.rule})
         self.learning.routed(decision, active, redo)
         decision = await self.dispatch.within_budget(decision)
-        turn = Turn(user=decision.text, backend=decision.backend or "", model=decision.model or "")
+        turn = Turn(user=decision.text, backend=decision.backend or "", model=decision.model or "",
+                    attachments=attachments)
         conv.turns.append(turn)
-        self._save(chat_id, {"t": "user", "text": turn.user, **({"retry": True} if redo else {})})
+        self._save(chat_id, {"t": "user", "text": turn.user, **({"retry": True} if redo else {}),
+                             **({"attachments": [a.record() for a in attachments]} if attachments else {})})
         self._turn_start(chat_id, decision)
         if decision.refused:
             turn.status = "refused"
@@ -165,7 +172,10 @@ class Chats:
             self.conversations[chat_id] = Conversation.from_saved(saved)
         if saved.torn:
             log.warning("chat %s: skipped a line cut short by a crash", chat_id)
-        return without_none({"id": chat_id, "turns": [asdict(t) for t in saved.turns], "sensitive": saved.sensitive})
+        turns = [asdict(t) for t in saved.turns]
+        for turn in turns:  # as the editor shows them (a hand-edited field of the wrong type dropped)
+            turn["attachments"] = [a.record() for a in map(Attachment.from_record, turn["attachments"]) if a]
+        return without_none({"id": chat_id, "turns": turns, "sensitive": saved.sensitive})
 
     async def listing(self) -> list[dict]:
         return await asyncio.to_thread(self._need_store().list)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .attachments import Attachment, with_attachments
 from .privacy import Finding
 from .saved_chats import SavedChat
 
@@ -21,6 +22,12 @@ class Turn:
     model: str = ""
     status: str = "pending"  # pending | complete | incomplete | cancelled | error | interrupted | refused
     superseded: bool = False  # redone with :HybridRetry: shown, no longer sent
+    attachments: list[Attachment] = field(default_factory=list)  # read as the message was sent
+
+    @property
+    def content(self) -> str:
+        """The user's message as sent: the text, then its attachments' blocks."""
+        return with_attachments(self.user, self.attachments)
 
     @property
     def sent(self) -> bool:
@@ -42,7 +49,7 @@ class Conversation:
         for turn in self.turns:
             if not turn.sent:
                 continue
-            out.append({"role": "user", "content": turn.user})
+            out.append({"role": "user", "content": turn.content})
             if turn.answer:
                 out.append({"role": "assistant", "content": turn.answer})
         return out
@@ -58,8 +65,9 @@ class Conversation:
         for item in saved.turns:
             if item.retry and conv.turns:
                 conv.turns[-1].superseded = True
+            attachments = [a for a in map(Attachment.from_record, item.attachments) if a is not None]
             conv.turns.append(Turn(item.user, item.answer, item.who.get("backend", ""), item.who.get("model", ""),
-                                   item.status))
+                                   item.status, attachments=attachments))
         if saved.sensitive:
             conv.sensitive = Finding(saved.sensitive, "text")
         return conv

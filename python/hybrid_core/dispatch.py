@@ -6,14 +6,17 @@ other side when the first backend fails before its first token. Also the dry run
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 
 from .accounting import Accountant
+from .attachments import Attachment, resolve, with_attachments
 from .availability import Availability
 from .backends.pool import BackendPool
 from .conversation import SYSTEM_PROMPT, Conversation
 from .editor_link import EditorLink
+from .edits import EditRequest, edit_messages
 from .errors import BackendError, HybridError
 from .live_config import LiveConfig
 from .outbox import without_none
@@ -24,13 +27,27 @@ from .routing import Decision, RouteRequest
 from .selection import Selection
 from .sender import Sender, Sent
 
+SCAN_OFF_LOOP = 100_000  # attachments with more text than this are checked in a worker thread
 
-def chat_route_request(conv: Conversation, text: str, path: str | None, system_prompt: str | None) -> RouteRequest:
-    """What routing reads of a chat message: the text, and the history that is resent with it."""
+
+def chat_route_request(conv: Conversation, text: str, path: str | None, system_prompt: str | None,
+                       attachments: list[Attachment] | tuple = ()) -> RouteRequest:
+    """What routing reads of a chat message: the text, its attachments, and the history that is
+    resent with it."""
     history = [m["content"] for m in conv.messages()[1:]]
-    chars = sum(map(len, history)) + len(text) + len(system_prompt or SYSTEM_PROMPT)
-    return RouteRequest(text=text, command="chat", path=path, context="\n".join(history), prompt_chars=chars,
-                        sticky=conv.sensitive)
+    message = len(with_attachments(text, attachments)) + len(system_prompt or SYSTEM_PROMPT)
+    return RouteRequest(text=text, command="chat", path=path, context="\n".join(history),
+                        prompt_chars=sum(map(len, history)) + message, sticky=conv.sensitive,
+                        attachments=tuple(attachments), message_chars=message)
+
+
+def ask_route_request(req: EditRequest, path: str | None, attachments: list[Attachment] | tuple = ()) -> RouteRequest:
+    """What routing reads of a :HybridAsk: the instruction, the selection and the code around it,
+    and the instruction's attachments (which count toward the prompt's size)."""
+    chars = sum(len(m["content"]) for m in edit_messages(req, attachments)) if attachments else None
+    return RouteRequest(text=req.instruction, command="ask", selection=req.text,
+                        context=f"{req.before}\n{req.after}" if req.before or req.after else "", path=path,
+                        prompt_chars=chars, attachments=tuple(attachments), message_chars=chars)
 
 
 class Dispatcher:
@@ -51,12 +68,13 @@ class Dispatcher:
                      retry_on: str | None = None) -> Decision:
         """The router's decision; the router model is asked (within its time budget) unless dry."""
         router = self.live.router
-        local_model = self.selection.model_of(router.local, "editor" if req.command == "ask" else "query") \
-            if router.local is not None else None
-        context = {"active": active or self.selection.active, "models": self.selection.model_override,
-                   "over_budget": self.accountant.over_budget(),
-                   "local_window": self.prompt.known_window(router.local, local_model)}
-        decision = self._fixed_reason(router.decide(req, down=self.availability.down(), **context), retry_on)
+        role = "editor" if req.command == "ask" else "query"
+        active = active or self.selection.active
+        if req.attachments:  # their size is weighed against the local windows, so learn those first
+            await self._learn_windows(role, active, 1.0 if dry else None)
+        context = {"active": active, "models": self.selection.model_override,
+                   "over_budget": self.accountant.over_budget(), "windows": self._windows(role)}
+        decision = self._fixed_reason(await self._route(req, **context), retry_on)
         if decision.router_model and not dry:
             try:
                 local = await self.pool.client(self.live.config.backends[router.local])
@@ -64,8 +82,28 @@ class Dispatcher:
                 return decision
             verdict = await classify(local, decision.router_model, decision.text, router.router_timeout)
             if verdict is not None:
-                decision = router.decide(req, down=self.availability.down(), verdict=verdict, **context)
+                decision = await self._route(req, verdict=verdict, **context)
         return decision
+
+    async def _route(self, req: RouteRequest, **kw) -> Decision:
+        """The router's decision. Scanning a large attachment for secrets takes a while (~0.15 s a
+        MB): off the loop then, which streams other answers meanwhile."""
+        kw["down"] = self.availability.down()
+        if sum(len(a.text) for a in req.attachments) > SCAN_OFF_LOOP:
+            return await asyncio.to_thread(self.live.router.decide, req, **kw)
+        return self.live.router.decide(req, **kw)
+
+    def _windows(self, role: str) -> dict:
+        """The context windows the servers reported so far, by backend (for its model for `role`)."""
+        return {name: self.prompt.known_window(name, self.selection.model_of(name, role))
+                for name in self.live.config.backends}
+
+    async def _learn_windows(self, role: str, active: str, timeout: float | None) -> None:
+        """Ask the local backends that may answer for their model's window (no content is sent)."""
+        config = self.live.config
+        for name in {self.live.router.local, active if active in config.backends else None} - {None}:
+            if config.backends[name].local:
+                await self.prompt.learn_window(config.backends[name], self.selection.model_of(name, role), timeout)
 
     def _fixed_reason(self, d: Decision, retry_on: str | None) -> Decision:
         """A fixed backend's header names who fixed it: `:HybridRetry NAME`, a preset, else the user."""
@@ -106,7 +144,7 @@ class Dispatcher:
         can_fall_back = decision.fallback is not None and decision.fallback not in down
         patience = patience_for(decision.backend in down, can_fall_back)
         result = await self.sender.send(stream_id, decision, messages, on_text, conv, patience)
-        if result.got_text or result.status not in ("error", "incomplete"):
+        if result.got_text or result.status not in ("error", "incomplete") or not result.backend_failed:
             if result.status == "complete":
                 availability.ok(decision.backend)
             return result
@@ -143,11 +181,12 @@ class Dispatcher:
         if role not in ("query", "editor", "research"):
             raise HybridError(f"route(): role must be query, editor or research, got {role!r}")
         conv = known_chat(str(opts.get("chat"))) if opts.get("chat") is not None else None
+        attachments = await resolve(opts.get("attachments"), opts.get("cwd"), self.link.from_editor)
         if role == "editor":
-            req = RouteRequest(text=text, command="ask", path=opts.get("path"))
+            req = ask_route_request(EditRequest(instruction=text, text=""), opts.get("path"), attachments)
         else:
             req = chat_route_request(conv or Conversation("dry-run"), text, opts.get("path"),
-                                     self.selection.system_prompt)
+                                     self.selection.system_prompt, attachments)
         decision = await self.decide(req, dry=True)
         if role == "research" and decision.backend:
             decision = self.live.router.retarget(decision, decision.backend, None, self.selection.model_override,
@@ -158,4 +197,6 @@ class Dispatcher:
         if chosen is not None:
             table["local_why"] = chosen.local_why  # "declared", or how local/cloud was inferred
         table["router_model"] = decision.router_model
+        if attachments:
+            table["attachments"] = [{k: v for k, v in a.record().items() if k != "text"} for a in attachments]
         return without_none(table)

@@ -7,6 +7,7 @@ batches through the Outbox (outbox.py). The Python half of the protocol's events
 | `notify`     | level (info/warn/error), message                   | something to tell the user once          |
 | `reply`      | id, result or error                                | the answer to a `*_reply`-style call     |
 | `confirm`    | id, message                                        | a yes/no question (the budget)           |
+| `attachments`| chat, items (attachments.py's records)             | a message's attachments were read        |
 | `turn_start` | chat, backend, model, kind, reason, step           | a chat answer starts (or falls back)     |
 | `delta`      | chat (a chat id or an ask stream), text            | answer text                              |
 | `progress`   | chat, message                                      | a status line before the first token     |
@@ -89,6 +90,9 @@ class EditorLink:
 
     def delta(self, stream_id: str, text: str) -> None:
         self._put({"type": "delta", "chat": stream_id, "text": text}, stream_id)
+
+    def attachments(self, chat_id: str, items: list[dict]) -> None:
+        self._put({"type": "attachments", "chat": chat_id, "items": items})
 
     def turn_start(self, chat_id: str, who: dict) -> None:
         self._put({"type": "turn_start", "chat": chat_id, **who})

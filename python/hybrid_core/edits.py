@@ -6,7 +6,10 @@ Pure functions; the engine streams, the editor shows and applies.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from .attachments import Attachment
 
 EDIT_SYSTEM_PROMPT = (
     "You rewrite code inside an editor. Reply with the replacement for the selected text only: "
@@ -37,7 +40,7 @@ class EditRequest:
     after: str = ""  # a few lines below
 
 
-def edit_messages(req: EditRequest) -> list[dict]:
+def edit_messages(req: EditRequest, attachments: Iterable[Attachment] = ()) -> list[dict]:
     ft = req.filetype or ""
     parts = [f"File: {req.filename or '[No Name]'}" + (f" ({ft})" if ft else ""), f"Instruction: {req.instruction}"]
     if req.before:
@@ -45,6 +48,9 @@ def edit_messages(req: EditRequest) -> list[dict]:
     parts.append(f"Selected text to rewrite:\n```{ft}\n{req.text}\n```")
     if req.after:
         parts.append(f"Context after the selection (do not repeat it):\n```{ft}\n{req.after}\n```")
+    blocks = [a.block() for a in attachments]
+    if blocks:
+        parts.append("Attached for reference (do not repeat them):\n\n" + "\n\n".join(blocks))
     parts.append("Reply with the rewritten selected text only.")
     return [{"role": "system", "content": EDIT_SYSTEM_PROMPT}, {"role": "user", "content": "\n\n".join(parts)}]
 

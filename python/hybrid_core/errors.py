@@ -14,6 +14,10 @@ class ConfigError(HybridError):
         super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
+class DoesNotFit(HybridError):
+    """A message with attachments is too big for the model's window: it is not sent (never cut)."""
+
+
 class BackendError(HybridError):
     """A backend failed a request. `backend` is the configured name."""
 

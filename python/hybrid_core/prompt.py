@@ -12,10 +12,10 @@ import logging
 from .backends import Backend, ChatRequest, Usage, answer_text, backend_class
 from .backends.pool import BackendPool
 from .config import BackendConfig
-from .context import fit
+from .context import ANSWER_RESERVE, fit
 from .conversation import Conversation
 from .editor_link import EditorLink
-from .errors import HybridError
+from .errors import DoesNotFit, HybridError
 from .live_config import LiveConfig
 from .selection import Selection
 from .tokens import content_text, messages_tokens
@@ -42,12 +42,29 @@ class Prompt:
         """The window a server reported for (backend, model), if it was asked already."""
         return self.windows.get((backend, model))
 
+    async def learn_window(self, cfg: BackendConfig, model: str, timeout: float | None = None) -> int | None:
+        """The window of (backend, model), asking its server if need be; a server that does not
+        answer is asked again next time (this runs before routing, the server may be starting)."""
+        if cfg.context_window or (cfg.name, model) in self.windows:
+            return cfg.context_window or self.windows[(cfg.name, model)]
+        try:
+            backend = await self.pool.client(cfg, key_required=False)
+            window = await asyncio.wait_for(backend.context_length(model), timeout or cfg.connect_timeout + 3)
+        except (HybridError, asyncio.TimeoutError):
+            return None
+        self.windows[(cfg.name, model)] = window
+        return window
+
     async def prepare(self, backend: Backend, cfg: BackendConfig, model: str, messages: list[dict],
-                      conv: Conversation | None) -> ChatRequest:
+                      conv: Conversation | None, attached: str | None = None) -> ChatRequest:
         """Fit the history into the model's window, size the request for it (Ollama's num_ctx),
-        mark the cache prefix."""
+        mark the cache prefix. A message whose attachments (`attached`: the biggest) cannot fit
+        is not sent: never cut."""
         window = await self._window(backend, cfg, model)
         fitted = fit(messages, window)
+        if attached and window and fitted.tokens > window - min(ANSWER_RESERVE, window // 4):
+            raise DoesNotFit(f"not sent: the message with {attached} is ~{fitted.tokens:,} tokens, more than "
+                             f"{cfg.name}'s {model} can read ({window:,}-token context window)")
         if fitted.dropped and conv is not None and self._summarize_enabled():
             summary = await self._summarize(conv, fitted.dropped)
             if summary:

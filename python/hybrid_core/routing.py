@@ -1,6 +1,7 @@
 """Where a request goes, and why: the decision pipeline, as pure code (no I/O).
 
 Steps, in order; the first that decides wins (README "Routing", :help hybrid-routing):
+  0. attachments one that could not be read -> refused (it names it)
   1. privacy   sensitive path or text -> local, sticky for the chat; refused with no local backend
   2. explicit  a message starting with @local or @cloud
   -  fixed     not in auto mode: the chosen backend
@@ -11,6 +12,8 @@ Steps, in order; the first that decides wins (README "Routing", :help hybrid-rou
                uncertain band the router model decides when one is configured, else routing.lean
   7. default   local (routing.builtin_rules: false turns the classifier off)
 A backend in its failure cooldown is skipped for the other side (never for sensitive text).
+Last, a message with attachments must fit the chosen backend's context window: else auto mode
+takes it to the other side, and anything else is refused naming the attachment and the limit.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from . import classifier
+from .attachments import Attachment, biggest
 from .config.schema import SIDES
 from .privacy import Finding, PrivacyRules
 from .route_rules import BUILTIN_RULES, LARGE_CODE_LINES, Rule, applies, user_rules
@@ -56,6 +60,8 @@ class RouteRequest:
     path: str | None = None        # the buffer the text comes from
     prompt_chars: int | None = None  # the whole prompt as it would be sent, when known
     sticky: Finding | None = None  # the chat already carried sensitive text
+    attachments: tuple[Attachment, ...] = ()  # #file:, #buffer, ... (attachments.py), read
+    message_chars: int | None = None  # the system prompt and the new message with its attachments
 
 
 @dataclass
@@ -79,6 +85,7 @@ class Decision:
     notice: str | None = None      # something the user should hear about (@cloud ignored, detour)
     fallback: str | None = None    # backend to try when this one fails before its first token
     router_model: str | None = None  # set when the router model may still decide
+    attached: str | None = None    # the biggest attachment: what a prompt too big for the window names
     finding: Finding | None = field(default=None, repr=False)
 
     def as_table(self) -> dict:
@@ -109,13 +116,29 @@ class Router:
 
     def decide(self, req: RouteRequest, *, active: str = "auto", down: dict | None = None,
                over_budget: str | None = None, verdict: Verdict | None = None,
-               models: dict | None = None, local_window: int | None = None) -> Decision:
-        down = down or {}
+               models: dict | None = None, local_window: int | None = None,
+               windows: dict | None = None) -> Decision:
+        """`windows`: the context windows servers reported, by backend name (for attachments)."""
+        windows = windows or {}
+        local_window = local_window or (windows.get(self.local) if self.local else None)
+        decision = self._decide(req, active, down or {}, over_budget, verdict, models, local_window)
+        if req.attachments:
+            decision = replace(decision, attached=biggest(req.attachments).name)
+        return self._fit(decision, req, windows, models)
+
+    def _decide(self, req: RouteRequest, active, down, over_budget, verdict, models, local_window) -> Decision:
         explicit, text = split_explicit(req.text)
         role = "editor" if req.command == "ask" else "query"
         base = {"role": role, "text": text}
+        broken = next((a for a in req.attachments if a.error), None)
+        if broken:
+            return Decision(None, None, reason=f"{broken.name} could not be read", step="attachments", **base,
+                            refused=f"not sent: {broken.error}")
 
+        # Every attachment is checked (its line in the chat says local-only), sticky or not.
+        attached = [self._check_attachment(a) for a in req.attachments]
         finding = (req.sticky or self.privacy.check_path(req.path) or self.privacy.check_text(text)
+                   or next(filter(None, attached), None)
                    or self.privacy.check_text(req.selection) or self.privacy.check_text(req.context))
         if finding:
             return self._finish(self._private(finding, explicit, active, base), models)
@@ -133,6 +156,34 @@ class Router:
 
         decision = self._auto(req, text, role, over_budget, verdict, local_window)
         return self._finish(self._place(decision, down), models)
+
+    def _check_attachment(self, a: Attachment) -> Finding | None:
+        found = self.privacy.check_attachment(a.name, a.path, a.paths, a.text)
+        a.local_only = found.rule if found else None
+        return found
+
+    def _fit(self, d: Decision, req: RouteRequest, windows: dict, models: dict | None) -> Decision:
+        """Attachments are never cut: a message that cannot fit the chosen backend's window goes
+        to the other side in auto mode (privacy permitting), or is refused naming the biggest."""
+        if not req.attachments or d.backend is None or req.message_chars is None:
+            return d
+        need = estimate_tokens(req.message_chars)
+        window = self._window(d.backend, windows)
+        if window is None or need <= _room(window):
+            return d
+        other = d.fallback
+        if other is not None and (self._window(other, windows) is None or need <= _room(self._window(other, windows))):
+            return self.retarget(d, other, f"~{_k(need)} tokens > {d.backend} context {_k(window)}", models)
+        big = biggest(req.attachments)
+        hint = ("it is local-only, so only a local model may read it" if d.step == "privacy" else
+                ":HybridBackend auto lets a bigger model take it" if d.step == "fixed" and other is None and self.cloud
+                else "attach less, e.g. a #selection")
+        return replace(d, backend=None, reason=f"{big.name} does not fit", step="size", fallback=None, router_model=None,
+                       refused=f"not sent: {big.name} (~{_k(big.tokens)} tokens) does not fit {d.backend}'s "
+                               f"{window:,}-token context window ({hint})")
+
+    def _window(self, name: str, windows: dict) -> int | None:
+        return self.config.backends[name].context_window or windows.get(name)
 
     def _private(self, finding: Finding, explicit: str | None, active: str, base: dict) -> Decision:
         rule = finding.rule
@@ -158,7 +209,7 @@ class Router:
         window = self._local_window(local_window)
         chars = req.prompt_chars if req.prompt_chars is not None else len(text) + len(req.selection) + len(req.context)
         tokens = estimate_tokens(chars)
-        if window and tokens > window - min(OUTPUT_RESERVE, window // 4):
+        if window and tokens > _room(window):
             return to("cloud", f"~{_k(tokens)} tokens > local context {_k(window)}", "size",
                       "research" if req.command == "chat" else role)
 
@@ -275,6 +326,11 @@ def _split_code(text: str) -> tuple[str, int]:
 def _role(rule: Rule, command: str, role: str) -> str:
     # An edit always needs the editor model; research is for questions.
     return rule.role if rule.role and command == "chat" else role
+
+
+def _room(window: int) -> int:
+    """What a prompt may take of a window: the rest is kept for the answer."""
+    return window - min(OUTPUT_RESERVE, window // 4)
 
 
 def _k(tokens: int) -> str:

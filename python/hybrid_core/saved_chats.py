@@ -6,7 +6,8 @@ an answer with no end record reads back as interrupted. A writer thread does the
 writing: the engine only queues records (a streamed answer is one record per token,
 joined into one line per wake-up), so neither the editor nor the loop waits for a disk.
 
-Records: {"t": "user", "text", "retry"?} starts a turn; "who" (backend, model, kind,
+Records: {"t": "user", "text", "retry"?, "attachments"?} starts a turn (each attachment by
+name and path, with the text that was sent: attachments.py); "who" (backend, model, kind,
 reason) names who answers; "text" appends to the answer; "end" (status, message)
 closes the turn; "sensitive" (rule) marks the chat local-only for good. A record with a
 field of the wrong type (edited by hand, written by another version) is skipped or its
@@ -44,6 +45,7 @@ class SavedTurn:
     user: str
     retry: bool = False
     who: dict = field(default_factory=dict)
+    attachments: list[dict] = field(default_factory=list)
     answer: str = ""
     status: str = "interrupted"  # until an end record says otherwise
     message: str | None = None
@@ -89,7 +91,9 @@ def parse(chat_id: str, data: bytes) -> SavedChat:
         elif kind == "user":
             user = _text(rec.get("text"))
             if user is not None:
-                chat.turns.append(SavedTurn(user, retry=rec.get("retry") is True))
+                attached = rec.get("attachments")
+                attached = [a for a in attached if isinstance(a, dict)] if isinstance(attached, list) else []
+                chat.turns.append(SavedTurn(user, retry=rec.get("retry") is True, attachments=attached))
         elif turn is None:
             continue
         elif kind == "who":

@@ -18,7 +18,7 @@ from .backends.pool import BackendPool
 from .config import display_path
 from .conversation import Conversation
 from .editor_link import EditorLink
-from .errors import BackendError, HybridError
+from .errors import BackendError, DoesNotFit, HybridError
 from .live_config import LiveConfig
 from .prompt import Prompt
 from .routing import Decision
@@ -35,6 +35,7 @@ class Sent:
     finish_reason: str | None  # the server's (base.py), None when the stream was cut
     last: dict  # the request's figures, as the editor's state shows them
     got_text: bool  # some of the answer arrived: no retry, no fallback
+    backend_failed: bool = True  # False: refused here (too big), the backend is not to blame
 
     def event(self) -> dict:
         """The fields of turn_end / ask_end."""
@@ -62,6 +63,7 @@ class Sender:
         backend_cfg = self.live.config.backends.get(name)
         sent, answer = messages, []
         masker = self.link.secrets.stream()  # a key echoed in the answer is masked, even split across events
+        blameless = False
         try:
             if backend_cfg is None:
                 raise HybridError(f"backend {name!r} is no longer in {display_path(self.live.path)}")
@@ -71,7 +73,7 @@ class Sender:
                 if found:
                     raise HybridError(f"not sent to {name} (cloud): {found.rule}")
             backend = await self.pool.started(backend_cfg)
-            request = await self.prompt.prepare(backend, backend_cfg, model, messages, conv)
+            request = await self.prompt.prepare(backend, backend_cfg, model, messages, conv, decision.attached)
             sent = request.messages
             policy = self.live.retry
             for attempt in itertools.count(1):
@@ -101,6 +103,8 @@ class Sender:
                     message = f"{name}: the answer hit the model's output limit (finish_reason: length)"
         except asyncio.CancelledError:
             status = "cancelled"
+        except DoesNotFit as e:
+            status, message, blameless = "error", str(e), True
         except HybridError as e:
             status, message = "error", str(e)
             log.info("request failed: %s", e)
@@ -121,7 +125,7 @@ class Sender:
             "cost_usd": row.cost_usd if row else None, "estimated": row.estimated if row else None,
             "duration_ms": round((time.monotonic() - started) * 1000, 1), "status": status,
         }
-        return Sent(status, message, finish, self.last, ttft is not None)
+        return Sent(status, message, finish, self.last, ttft is not None, not blameless)
 
     def _answer(self, stream_id: str, text: str, answer: list[str], on_text) -> None:
         if text:

@@ -10,12 +10,13 @@ local layout = require('hybrid.chat.layout')
 local window = require('hybrid.chat.window')
 local stream = require('hybrid.chat.stream')
 local prompt = require('hybrid.chat.prompt')
+local attached = require('hybrid.chat.attached')
 
 local M = {}
 
 local BUSY = 'an answer is still streaming in this chat; cancel it with <C-c> or :HybridCancel'
 
--- Each chat: { id, buf, streaming, loading, queued } and stream.lua's marks.
+-- Each chat: { id, buf, streaming, loading, queued, origin }, stream.lua's marks, attached.lua's.
 local chats = {}
 local current_id = nil -- the chat :HybridChat shows
 local restored = false -- the session's first :HybridChat reopens the newest saved chat
@@ -39,9 +40,11 @@ local function here()
   if id and valid(chats[id]) then return chats[id] end
   return current()
 end
+M.here = here
 
 local function show(c)
   current_id = c.id
+  attached.remember_origin(c) -- (the window it is opened from, unless that is a chat)
   window.show(c)
 end
 
@@ -101,7 +104,9 @@ local function load_into(c, id)
     elseif saved and saved.id and not valid(chats[saved.id]) then
       -- (A chat opened here since the request, and saved by now, is not the one to restore.)
       adopt_id(c, saved.id)
-      api.nvim_buf_set_lines(c.buf, 0, -1, false, layout.saved(saved))
+      local places = {}
+      api.nvim_buf_set_lines(c.buf, 0, -1, false, layout.saved(saved, places))
+      attached.restore(c, places)
       window.follow(c, true)
     end
     local queued = c.queued
@@ -183,11 +188,17 @@ function M.send_prompt()
   M.submit(c, text, row)
 end
 
---- Send `text`, already shown below the prompt header at `row` (1-based), in chat `c`.
+--- Send `text`, already shown below the prompt header at `row` (1-based), in chat `c`. Its
+--- attachments are read now; opts.range: the lines it is about (a code block applies there).
 function M.submit(c, text, row, opts)
   if c.streaming then return notify.warn(BUSY) end
-  if not rpc.chat(c.id, text, opts) then return end
+  local range = opts and opts.range
+  local sent, items = require('hybrid.attach').request_opts(text, c.origin, opts)
+  sent.range = nil
+  if not rpc.chat(c.id, text, sent) then return end
   prompt.set(c.buf, row, text) -- the prompt area tidied to exactly the sent text
+  attached.begin(c, row, text, { origin = c.origin, range = attached.track(range or attached.selection(items)) },
+    #items > 0)
   stream.begin(c)
 end
 
@@ -229,6 +240,7 @@ local function for_answer(fn)
   end
 end
 
+M.on_attachments = for_answer(function(c, ev) attached.show(c, ev.items or {}) end)
 M.on_turn_start = for_answer(function(c, ev) stream.header(c, ev) end)
 M.on_progress = for_answer(function(c, ev) stream.status(c, ev.message) end)
 M.on_delta = for_answer(function(c, ev) stream.text(c, ev.text) end)

@@ -37,6 +37,33 @@ end
 --- The lines of a user's message under its PROMPT header.
 function M.message(text) return M.wrap_long(M.split(text), 0) end
 
+local function tokens(n)
+  n = tonumber(n) or 0
+  return n < 1000 and tostring(n) or ('%.1fk'):format(n / 1000)
+end
+
+--- The one line under a message for an attachment (an item of the host's `attachments` event,
+--- or of a saved turn): its name, what it is, its size, and `local-only` when it is sensitive.
+function M.attachment(item)
+  local parts = { '> ' .. item.name }
+  local arg = item.name:match('^#%a+:(.*)$')
+  if item.display and item.display ~= '' and item.display ~= arg then
+    local first = tonumber(item.first)
+    local last = first and first + math.max((tonumber(item.lines) or 1) - 1, 0)
+    table.insert(parts, first and ('%s:%d-%d'):format(item.display, first, last) or item.display)
+  end
+  if item.error then
+    table.insert(parts, 'not read: ' .. item.error:gsub('^' .. vim.pesc(item.name) .. ':%s*', ''))
+  elseif (item.text or '') == '' and item.note then
+    table.insert(parts, item.note)
+  else
+    table.insert(parts, ('%d line%s'):format(item.lines or 0, item.lines == 1 and '' or 's'))
+    table.insert(parts, '~' .. tokens(item.tokens) .. ' tokens')
+  end
+  if item.local_only then table.insert(parts, 'local-only') end
+  return table.concat(parts, ' · ')
+end
+
 --- An answer's header: who answers and why, or why nothing was sent.
 function M.header(who)
   if who.backend then return ('## %s · %s · %s · %s'):format(who.kind, who.backend, who.model, who.reason) end
@@ -81,25 +108,37 @@ function M.closing(status, message, last_line)
 end
 
 --- The lines of a saved turn: what streaming it left in the buffer. A retry has no message of
---- its own: its answer follows the one it retried.
+--- its own: its answer follows the one it retried. Also: the attachment lines' rows in them.
 function M.turn(turn)
-  local lines = {}
+  local lines, attached = {}, {}
   if not turn.retry then
     table.insert(lines, M.PROMPT)
     vim.list_extend(lines, M.message(turn.user))
+    for _, item in ipairs(turn.attachments or {}) do
+      table.insert(lines, M.attachment(item))
+      table.insert(attached, { row = #lines - 1, item = item })
+    end
     table.insert(lines, '') -- (opening()'s first line)
   end
   table.insert(lines, M.header(turn.who or {}))
   local answer = M.wrap_long(M.split(turn.answer or ''), 0)
   vim.list_extend(lines, answer)
   vim.list_extend(lines, M.closing(turn.status, turn.message, answer[#answer]))
-  return lines
+  return lines, attached
 end
 
---- A reopened chat's buffer: every saved turn, then an empty prompt.
-function M.saved(saved)
+--- A reopened chat's buffer: every saved turn, then an empty prompt. `places`, when given, gets
+--- each message's place: { row (0-based, its PROMPT line), turn, attached = { { row, item } } }.
+function M.saved(saved, places)
   local lines = {}
-  for _, turn in ipairs(saved.turns or {}) do vim.list_extend(lines, M.turn(turn)) end
+  for _, turn in ipairs(saved.turns or {}) do
+    local more, attached = M.turn(turn)
+    if places and not turn.retry then
+      for _, a in ipairs(attached) do a.row = a.row + #lines end
+      table.insert(places, { row = #lines, turn = turn, attached = attached })
+    end
+    vim.list_extend(lines, more)
+  end
   vim.list_extend(lines, { M.PROMPT, '' })
   return lines
 end

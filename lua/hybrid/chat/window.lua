@@ -11,17 +11,22 @@ function M.is_chat_buf(buf) return vim.b[buf].hybrid_chat_id ~= nil end
 function M.name(c) pcall(api.nvim_buf_set_name, c.buf, 'hybrid://chat/' .. c.id) end
 
 -- setup{ chat = { keys = ... } } names them; false leaves one unmapped.
-local function set_keymaps(buf, on)
+local function set_keymaps(c, on)
   local keys = options.values.chat.keys
-  local function map(modes, lhs, rhs, desc)
+  local function map(modes, lhs, rhs, desc, expr)
     if not lhs then return end
-    vim.keymap.set(modes, lhs, rhs, { buffer = buf, nowait = true, silent = true, desc = 'hybrid: ' .. desc })
+    vim.keymap.set(modes, lhs, rhs, { buffer = c.buf, nowait = true, silent = true, expr = expr, desc = 'hybrid: ' .. desc })
   end
   map('n', keys.send, on.send, 'send the prompt')
   map({ 'n', 'i' }, keys.backend, function() require('hybrid.picker').backend() end, 'pick the backend')
   map('n', keys.cancel, on.cancel, 'cancel the answer')
   map('i', keys.cancel, on.cancel_insert, 'cancel the answer')
   map('n', keys.close, M.close, 'close the chat window')
+  map({ 'n', 'i' }, keys.attach, function() require('hybrid.chat.attach_picker').pick(c) end, 'attach context')
+  map('i', keys.complete, function() return require('hybrid.chat.attach_picker').complete_key(keys.complete) end,
+    'complete an attachment', true)
+  map('n', keys.preview, function() require('hybrid.chat.attached').preview(c) end, 'preview the attachment')
+  map('n', keys.apply, function() require('hybrid.chat.apply').apply() end, 'apply the code block')
 end
 
 --- Make chat c's buffer (an empty prompt). on: the keys' actions (send, cancel, cancel_insert)
@@ -35,8 +40,11 @@ function M.create_buffer(c, on)
   api.nvim_buf_set_lines(buf, 0, -1, false, { layout.PROMPT, '' })
   vim.bo[buf].filetype = 'markdown'
   vim.b[buf].hybrid_chat_id = c.id
-  set_keymaps(buf, on)
+  vim.bo[buf].omnifunc = "v:lua.require'hybrid.chat.attach_picker'.omnifunc"
+  set_keymaps(c, on)
   api.nvim_create_autocmd('BufWipeout', { buffer = buf, once = true, callback = on.wipeout })
+  -- #buffer and the like read the window the chat was entered from.
+  api.nvim_create_autocmd('WinEnter', { buffer = buf, callback = function() require('hybrid.chat.attached').entered(c) end })
 end
 
 local function win_showing(pred)

@@ -8,8 +8,9 @@ key glued to other text is still a key.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..tokens import content_text
@@ -103,6 +104,17 @@ class PrivacyRules:
     def check_text(self, text: str | None) -> Finding | None:
         label = scan(text, self.patterns) if text else None
         return Finding(f"{label} in the text", "text") if label else None
+
+    def check_attachment(self, name: str, path: str | None, others: Iterable[str], text: str) -> Finding | None:
+        """An attachment (#file:…, #diff…): by its file and every other file it carries (symlinks
+        resolved), then by its text; the rule names the attachment, as the answer's header shows it."""
+        for i, carried in enumerate([path, *others]):
+            hit = match_path(carried, self.paths) if carried else None
+            if hit:
+                own = i == 0 and hit[0].lower() == os.path.basename(carried).lower()
+                return Finding(f"{name} is local-only ({hit[1] if own else f'{hit[0]} matches {hit[1]}'})", "path")
+        label = scan(text, self.patterns) if text else None
+        return Finding(f"{name} is local-only ({label} in it)", "text") if label else None
 
     def check(self, text: str | None = None, path: str | None = None) -> Finding | None:
         return self.check_path(path) or self.check_text(text)
