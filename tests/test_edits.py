@@ -47,3 +47,11 @@ def test_prompt_carries_context_and_asks_for_code_only():
     user = msgs[1]["content"]
     assert "rename x to y" in user and "a.py (python)" in user
     assert user.index("import os") < user.index("x = 1") < user.index("print(x)")
+
+
+def test_a_buffer_without_a_filetype_takes_the_first_block_tagged_or_not():
+    # A model's chatter after its code opened an untagged block that swallowed prose and a second
+    # fence; with no filetype to match, that block was preferred and the prose landed in the file.
+    reply = ("```python\ntotal = total * 2\n```\n\n4. If you want to re-run it:\n```\nYou can repeat this\n"
+             "```python\ndef custom():\n```")
+    assert extract_code(reply, "") == "total = total * 2"

@@ -118,6 +118,8 @@ def test_the_demo_starts_without_a_hit_enter_prompt(tmp_path):
         time.sleep(0.3)
         assert demo.GREETING in messages() and "llama: started the local server (server-llama.log)" in messages()
         assert nvim.exec_lua("return vim.b.hybrid_chat_id ~= nil")  # the chat is open, in insert mode
+        # example.py opened with its filetype: :HybridAsk there matches the answer's ```python block.
+        assert nvim.exec_lua("return vim.bo[vim.fn.bufnr('example.py')].filetype") == "python"
         assert watch.prompts == [], messages()
     finally:
         if watch:
@@ -127,3 +129,18 @@ def test_the_demo_starts_without_a_hit_enter_prompt(tmp_path):
         except Exception:
             pass
         nvim.close()
+
+
+def test_the_demo_keeps_the_users_setup_yaml_and_updates_only_the_port(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import demo
+
+    directory = str(tmp_path / "demo")
+    demo.prepare(directory, 40001, ["llama-server", "--port", "40001"])
+    config = tmp_path / "demo" / "setup.yaml"
+    config.write_text(config.read_text().replace("  # openrouter:\n", "  mine: {type: openai, base_url: 'http://h/v1', "
+                                                                       "default_model: m}\n  # openrouter:\n"))
+    demo.prepare(directory, 40002, ["llama-server", "--port", "40002"])
+    text = config.read_text()
+    assert "mine: {type: openai" in text
+    assert "base_url: http://127.0.0.1:40002/v1" in text and "40001" not in text

@@ -88,7 +88,9 @@ def extract_code(reply: str, filetype: str = "") -> str:
     blocks = [(lang, body) for lang, body in code_blocks(reply) if body.strip()]
     if not blocks:
         return reply.strip("\n")
-    wanted = LANGUAGE_ALIASES.get(filetype, {filetype}) if filetype else set()
+    if not filetype:
+        return blocks[0][1]  # nothing to match a language against: the first block is the answer
+    wanted = LANGUAGE_ALIASES.get(filetype, {filetype})
     for lang, body in blocks:
         if not lang or lang in wanted:
             return body
