@@ -109,3 +109,25 @@ def test_a_switch_after_a_failed_or_sensitive_answer_is_not_a_correction(ollama,
     eng.set_backend("groq")
     sink.wait(lambda s: eng.active == "groq", timeout=5)
     assert eng.corrections.listing() == []
+
+
+@pytest.mark.in_memory
+def test_a_retry_on_the_other_side_teaches_only_after_an_answer_that_came(ollama, openai, monkeypatch, start_engine):
+    monkeypatch.setenv("GROQ_API_KEY", "test-key")
+    config = ("defaults: {backend: auto}\nretry: {attempts: 1}\nbackend:\n"
+              f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
+              f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
+    eng, sink, _ = start_engine(config)
+    openai.mode = "status"  # @cloud with the cloud down fails; retrying locally says the server was down
+    eng.chat_send("c", "@cloud " + ASKED)
+    sink.wait(lambda s: len(s.of("turn_end")) == 1)
+    eng.retry("c", "ollama")
+    sink.wait(lambda s: len(s.of("turn_end")) == 2)
+    assert len(ollama.chat_requests()) == 1
+    openai.mode = "normal"
+    eng.chat_send("d", ASKED)  # this one is answered locally; a retry on the cloud overrules it
+    sink.wait(lambda s: len(s.of("turn_end")) == 3)
+    eng.retry("d", "groq")
+    sink.wait(lambda s: len(s.of("turn_end")) == 4)
+    sink.wait(lambda s: len(eng.corrections.listing()) == 2, timeout=5)
+    assert [(i["side"], i["how"]) for i in eng.corrections.listing()] == [("cloud", "@cloud"), ("cloud", ":HybridRetry groq")]

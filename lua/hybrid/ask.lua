@@ -244,6 +244,9 @@ function M.on_end(ev)
   if p.apply_now then return apply(p) end
   show(p, p.lines, false)
   set_review_keys(p)
+  -- A proposal taller than the window kept showing "writing…" until <C-l>: the changed virtual
+  -- lines of a line drawn before them are not always redrawn. Redraw the buffer's windows now.
+  if api.nvim__redraw then pcall(api.nvim__redraw, { buf = p.buf, valid = false, flush = true }) end
 end
 
 --- The host died mid-edit: drop the review; the buffer was never touched.

@@ -24,14 +24,17 @@ class Learning:
         self.loop.run_in_executor(None, self.corrections.record, text, side, how)
 
     def routed(self, d: Decision, active: str, redo) -> None:
-        """An overruled route is a correction: @cloud / @local in auto mode, or a retry on the other side."""
+        """An overruled route is a correction: @cloud / @local in auto mode, or a retry on the other
+        side of an answer that came."""
         backends = self.live.config.backends
         if d.backend is None or d.sensitive or d.side not in ("local", "cloud"):
             return
         if d.step == "explicit" and active == "auto":
             text, how = d.text, f"@{d.side}"
-        elif redo is not None and redo.backend in backends and active != "auto" \
+        elif redo is not None and redo.status == "complete" and redo.backend in backends and active != "auto" \
                 and backends[redo.backend].kind != d.side:
+            # Only an answer that came counts: a retry elsewhere after a failure says the server
+            # was down, not that the route was wrong.
             text, how = redo.user, f":HybridRetry {d.backend}"
         else:
             return
