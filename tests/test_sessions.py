@@ -127,3 +127,15 @@ def test_a_store_whose_folder_is_a_file_reads_as_empty(tmp_path):
     store.flush()  # logged, not raised; the writer lives on
     assert store._thread.is_alive()
     store.close()
+
+
+def test_the_list_of_saved_chats_hides_a_secret_in_a_title(tmp_path):
+    # :HybridChats is read on screen: the first question's key must not show there.
+    store = ChatStore(str(tmp_path / "chats"), Redactor())
+    store.append("s", {"t": "user", "text": "my deploy fails with aws_access_key_id = AKIAQ3EGRT7XZK2LM4PB, why"})
+    store.append("p", {"t": "user", "text": "why does my deploy fail on the second run?"})
+    store.flush()
+    titles = {c["id"]: c["title"] for c in store.list()}
+    assert "AKIA" not in titles["s"] and titles["s"].startswith("my deploy fails with")
+    assert titles["s"].endswith("[secret hidden]")
+    assert titles["p"] == "why does my deploy fail on the second run?"

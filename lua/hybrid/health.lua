@@ -59,7 +59,7 @@ local function report_backend(h, b)
   local where = ('%s (%s, %s) at %s'):format(b.name, b.kind, b.type, b.url)
   if b.server then report_server(h, b) end
   if b.local_why and b.local_why ~= 'declared' then
-    h.info(('%s is %s, %s (setup.yaml backend.%s.local says it outright)'):format(b.name, b.kind, b.local_why, b.name))
+    h.info(('%s is %s, %s (write backend.%s.local: true or false in setup.yaml to say it yourself)'):format(b.name, b.kind, b.local_why, b.name))
   end
   if b.reachable then
     if b.model_listed == false then

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import privacy
 from .errors import HybridError
 from .streams import repaired
 
@@ -243,5 +244,10 @@ def _title(head: bytes) -> str:
             continue
         if isinstance(rec, dict) and rec.get("t") == "user":
             text = " ".join(str(rec.get("text", "")).split())
+            # A list is read on screen (shared, recorded): a secret in the first question is cut
+            # off where it starts, before the title is cut to length.
+            secret_at = min((offset for _, offset in privacy.findings(text)), default=None)
+            if secret_at is not None:
+                return (text[:min(secret_at, 60)].rstrip() + " [secret hidden]").lstrip()
             return text[:72] + ("…" if len(text) > 72 else "")
     return "(empty)"
