@@ -51,6 +51,13 @@ def test_stats_after_requests_to_both_sides(editor, ollama, openai):
     assert stats["periods"]["all"]["cost_usd"] == pytest.approx(0.027)
     ed.nvim.input("q")
     ed.wait(lambda: ed.nvim.current.buffer.name != "hybrid://stats", what="q closes")
+    # In the last window, q takes the stats away too (close alone failed with E444).
+    ed.cmd("HybridStats")
+    ed.wait(lambda: ed.nvim.current.buffer.name == "hybrid://stats", what=":HybridStats")
+    ed.cmd("only")
+    ed.nvim.input("q")
+    ed.wait(lambda: ed.nvim.current.buffer.name != "hybrid://stats", what="q in the last window")
+    assert "E444" not in ed.lua("return vim.v.errmsg")
 
 
 def test_statusline_shows_mode_model_and_spend_without_a_round_trip(editor, ollama, openai):

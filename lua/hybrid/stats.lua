@@ -53,7 +53,7 @@ local function period_lines(title, p, cloud)
     if (r.unpriced or 0) > 0 then cost = cost .. ' +?' end
     if (r.estimated or 0) > 0 then cost = '~' .. cost end
     table.insert(rows, {
-      r.backend, r.model, r.kind, tostring(r.requests) .. ((r.failed or 0) > 0 and (' (' .. r.failed .. ' failed)') or ''),
+      r.backend, r.model, r.kind, tostring(r.requests) .. ((r.failed or 0) > 0 and (' (' .. r.failed .. ' unfinished)') or ''),
       count(r.tokens_in) .. ((r.cached_tokens or 0) > 0 and (' (' .. count(r.cached_tokens) .. ' cached)') or ''),
       count(r.tokens_out), cost,
       r.ttft_ms_median and ('%d ms'):format(r.ttft_ms_median) or '-',
@@ -217,7 +217,10 @@ local function show(lines, marks)
     api.nvim_buf_set_name(buf, 'hybrid://stats')
     vim.bo[buf].filetype = 'markdown'
     vim.bo[buf].bufhidden = 'wipe'
-    vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'hybrid: close the stats' })
+    vim.keymap.set('n', 'q', function()
+      -- The last window cannot close (E444): the stats buffer goes instead.
+      if not pcall(vim.cmd.close) then vim.cmd.bwipeout(buf) end
+    end, { buffer = buf, nowait = true, desc = 'hybrid: close the stats' })
   end
   vim.bo[buf].modifiable = true
   api.nvim_buf_set_lines(buf, 0, -1, false, lines)
