@@ -8,6 +8,14 @@ function M.notify(msg, level)
   vim.notify('(hybrid) ' .. msg, level or vim.log.levels.INFO)
 end
 
+--- `msg` cut to one screen line beside the prefix and 'showcmd' (no hit-enter prompt), for a
+--- message whose whole text is on screen elsewhere (a chat's error line).
+function M.fit(msg)
+  local room = vim.o.columns - 12
+  if vim.fn.strdisplaywidth(msg) <= room then return msg end
+  return vim.fn.strcharpart(msg, 0, room - 1) .. '…'
+end
+
 function M.error(msg) M.notify(msg, vim.log.levels.ERROR) end
 function M.warn(msg) M.notify(msg, vim.log.levels.WARN) end
 function M.info(msg) M.notify(msg, vim.log.levels.INFO) end

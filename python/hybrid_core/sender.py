@@ -96,7 +96,7 @@ class Sender:
                                                   f"{policy.attempts})")
                     await asyncio.sleep(wait)
             if finish is None:
-                message = f"{name}: the stream ended before the server said it was done"
+                message = f"{name}: the stream ended before the server said it was done; the answer is incomplete"
             else:
                 status = "complete"
                 if finish == "length":

@@ -245,12 +245,14 @@ M.on_turn_start = for_answer(function(c, ev) stream.header(c, ev) end)
 M.on_progress = for_answer(function(c, ev) stream.status(c, ev.message) end)
 M.on_delta = for_answer(function(c, ev) stream.text(c, ev.text) end)
 
+local function one_line(c, msg) return vim.fn.bufwinid(c.buf) == -1 and msg or notify.fit(msg) end -- (it's in the chat)
+
 M.on_turn_end = for_answer(function(c, ev)
   stream.finish(c, ev.status, ev.message)
   if ev.status == 'error' then
-    notify.error(ev.message or 'the request failed')
+    notify.error(one_line(c, ev.message or 'the request failed'))
   elseif ev.status == 'incomplete' then
-    notify.warn(ev.message or 'the answer is incomplete')
+    notify.warn(one_line(c, ev.message or 'the answer is incomplete'))
   end
 end)
 
