@@ -75,3 +75,15 @@ def test_a_window_learned_only_as_it_is_sent_still_stops_it_and_blames_no_backen
     eng.chat_send("c", "and a short question")
     sink.wait(lambda s: len(s.of("turn_end")) == 2)
     assert sink.of("turn_end")[1]["status"] == "complete"  # no cooldown: the server did nothing wrong
+
+
+@pytest.mark.in_memory
+def test_a_typed_message_too_big_for_the_only_backend_is_refused_before_sending(ollama, start_engine):
+    # 24,000 words into a 4,096-token model went out, and came back as a cut stream.
+    eng, sink, _ = start_engine(f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model, "
+                                "context_window: 4096}\n")
+    eng.chat_send("c", "summarize this: " + "word " * 24_000)
+    end = sink.wait(lambda s: s.of("turn_end"))[0]
+    assert end["status"] == "error" and end["message"].startswith("not sent: the message is ~")
+    assert "more than o's fake-model can read (4,096-token context window)" in end["message"]
+    assert ollama.chat_requests() == []

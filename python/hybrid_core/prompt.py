@@ -58,12 +58,14 @@ class Prompt:
     async def prepare(self, backend: Backend, cfg: BackendConfig, model: str, messages: list[dict],
                       conv: Conversation | None, attached: str | None = None) -> ChatRequest:
         """Fit the history into the model's window, size the request for it (Ollama's num_ctx),
-        mark the cache prefix. A message whose attachments (`attached`: the biggest) cannot fit
-        is not sent: never cut."""
+        mark the cache prefix. A message that cannot fit, alone or with its attachments
+        (`attached`: the biggest), is not sent: never cut."""
         window = await self._window(backend, cfg, model)
         fitted = fit(messages, window)
-        if attached and window and fitted.tokens > window - min(ANSWER_RESERVE, window // 4):
-            raise DoesNotFit(f"not sent: the message with {attached} is ~{fitted.tokens:,} tokens, more than "
+        if window and fitted.tokens > window - min(ANSWER_RESERVE, window // 4):
+            # Even the newest message alone does not fit: the server would cut it or refuse it.
+            what = f"the message with {attached}" if attached else "the message"
+            raise DoesNotFit(f"not sent: {what} is ~{fitted.tokens:,} tokens, more than "
                              f"{cfg.name}'s {model} can read ({window:,}-token context window)")
         if fitted.dropped and conv is not None and self._summarize_enabled():
             summary = await self._summarize(conv, fitted.dropped)
