@@ -82,8 +82,10 @@ def test_a_typed_message_too_big_for_the_only_backend_is_refused_before_sending(
     # 24,000 words into a 4,096-token model went out, and came back as a cut stream.
     eng, sink, _ = start_engine(f"backend:\n  o: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model, "
                                 "context_window: 4096}\n")
-    eng.chat_send("c", "summarize this: " + "word " * 24_000)
+    text = "summarize this: " + "word " * 24_000
+    refusal = "not sent: the message (~34k tokens) does not fit o's 4,096-token context window"
+    assert eng.route(text)["refused"] == refusal  # :HybridRoute says what a send does
+    eng.chat_send("c", text)
     end = sink.wait(lambda s: s.of("turn_end"))[0]
-    assert end["status"] == "error" and end["message"].startswith("not sent: the message is ~")
-    assert "more than o's fake-model can read (4,096-token context window)" in end["message"]
+    assert (end["status"], end["message"]) == ("error", refusal)
     assert ollama.chat_requests() == []

@@ -163,9 +163,9 @@ class Router:
         return found
 
     def _fit(self, d: Decision, req: RouteRequest, windows: dict, models: dict | None) -> Decision:
-        """Attachments are never cut: a message that cannot fit the chosen backend's window goes
-        to the other side in auto mode (privacy permitting), or is refused naming the biggest."""
-        if not req.attachments or d.backend is None or req.message_chars is None:
+        """A message is never cut: one that cannot fit the chosen backend's window goes to the
+        other side in auto mode (privacy permitting), or is refused naming its biggest attachment."""
+        if d.backend is None or req.message_chars is None:
             return d
         need = estimate_tokens(req.message_chars)
         window = self._window(d.backend, windows)
@@ -174,6 +174,10 @@ class Router:
         other = d.fallback
         if other is not None and (self._window(other, windows) is None or need <= _room(self._window(other, windows))):
             return self.retarget(d, other, f"~{_k(need)} tokens > {d.backend} context {_k(window)}", models)
+        if not req.attachments:  # the typed message alone is too big
+            return replace(d, backend=None, reason="the message does not fit", step="size", fallback=None,
+                           router_model=None, refused=f"not sent: the message (~{_k(need)} tokens) does not fit "
+                                                      f"{d.backend}'s {window:,}-token context window")
         big = biggest(req.attachments)
         hint = ("it is local-only, so only a local model may read it" if d.step == "privacy" else
                 ":HybridBackend auto lets a bigger model take it" if d.step == "fixed" and other is None and self.cloud
