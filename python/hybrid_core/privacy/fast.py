@@ -1,0 +1,172 @@
+"""The secret rules over a long text, each regex run only where it could match (issue 15).
+
+Running ~80 regexes over 1 MB costs ~80 passes; this runs the cheap passes once for all rules
+and each regex only at the places `plan.py` says a match could start:
+  - an ASCII copy of the text (and of its lower-cased copy) that `bytes` searches scan fast;
+  - a rule whose characters must appear (`needs`) is skipped when one never does;
+  - a rule that only matches long runs of key characters is first searched for in the text's
+    long runs alone, each distinct one once (1 MB of code holds ~60 KB of them, and 1 MB of
+    `key-key-…` a few KB): no match there, no match in the text;
+  - a rule's anchors, as before;
+  - then the regex is tried at the offsets its literals give (`str.find` finds them), or over
+    the whole text like before when those literals are too many to visit one by one.
+Each step only drops places where the regex cannot match, and the regex is tried at the rest
+in order, resuming after each match as `finditer` does: the rule yields the very same matches
+(tests/test_privacy_speedpath.py compares the two on the corpus and on random texts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from .plan import RUN_CHARS, RUN_MIN, RUN_REACH, Plan, plan
+from .secrets import SecretRule
+
+DENSE = 4000      # more places than this for one literal: run the regex over the whole text
+CHUNK = 4096      # a longer run is looked at in chunks overlapping by RUN_REACH (dedupes key-key-…)
+_RUN_CLASS = bytes(ord("a") if chr(c) in RUN_CHARS else ord(" ") for c in range(256))
+_LONG_RUN = re.compile(b" " + b"a" * RUN_MIN + b"a*")
+
+
+def lower(text: str) -> str:
+    """A lower-cased copy with the same length, so offsets carry over to the original."""
+    low = text.lower()
+    if len(low) != len(text):  # a few characters (İ) lower to two; keep the ASCII rules exact
+        low = text.encode("ascii", "replace").decode("ascii").lower()
+    return low
+
+
+@lru_cache(maxsize=1024)
+def rule_plan(rule: SecretRule) -> Plan | None:
+    if rule.regex.flags & ~re.UNICODE:
+        return None
+    return plan(rule.regex.pattern, rule.anchors)
+
+
+class _Text:
+    """One text's views, each made when first needed."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.ascii = text.isascii()
+        # Non-ASCII characters become "?": an ASCII literal is in `asc` where it is in the text.
+        self.asc = text.encode("ascii") if self.ascii else text.encode("ascii", "replace")
+        # The Kelvin sign lowers to an ASCII k: then the ASCII copy of the lower case is taken
+        # from the lower case itself (and the runs, cut from the original, do not stand for it).
+        self.kelvin = not self.ascii and "\u212a" in text
+        self._low: str | None = None
+        self._alow: bytes | None = None
+        self._runs: tuple[str, str] | None = None
+        self._found: dict[tuple[str, bool], list[int] | None] = {}
+        self._has: dict[tuple[bytes, bool], bool] = {}
+
+    @property
+    def low(self) -> str:
+        if self._low is None:
+            self._low = self.text.lower() if self.ascii else lower(self.text)
+        return self._low
+
+    def haystack(self, low: bool) -> str:
+        return self.low if low else self.text
+
+    def ascii_copy(self, low: bool) -> bytes:
+        if not low:
+            return self.asc
+        if self._alow is None:
+            self._alow = self.low.encode("ascii", "replace") if self.kelvin else self.asc.lower()
+        return self._alow
+
+    def has(self, needle: str, low: bool) -> bool:
+        """Is `needle` in the text (or its lower case)? Exact for ASCII needles without "?"."""
+        if not needle.isascii() or "?" in needle:
+            return needle in self.haystack(low)
+        key = (needle.encode("ascii"), low)
+        if key not in self._has:
+            self._has[key] = key[0] in self.ascii_copy(low)
+        return self._has[key]
+
+    def runs(self, low: bool) -> str:
+        """The text's long runs of RUN_CHARS, each distinct one once, one a line. A run longer
+        than CHUNK is cut into chunks overlapping by RUN_REACH, so a match (which looks no
+        further than RUN_REACH) lies whole in one of them; a repetitive run has few distinct ones."""
+        if self._runs is None:
+            pieces = set()
+            asc = self.asc
+            for m in _LONG_RUN.finditer(b" " + asc.translate(_RUN_CLASS)):
+                start, end = m.start(), m.end() - 1
+                if end - start <= CHUNK:
+                    pieces.add(asc[start:end])
+                    continue
+                for at in range(start, end, CHUNK - RUN_REACH):
+                    pieces.add(asc[at:min(end, at + CHUNK)])
+                    if at + CHUNK >= end:
+                        break
+            joined = b"\n".join(pieces).decode("ascii")
+            self._runs = (joined, joined.lower())
+        return self._runs[low]
+
+    def places(self, literal: str, low: bool) -> list[int] | None:
+        """Where `literal` is (in the lower case if `low`), or None when there are over DENSE."""
+        key = (literal, low)
+        if key not in self._found:
+            found: list[int] | None = []
+            hay, needle = self.ascii_copy(low), literal.encode("ascii")
+            at = hay.find(needle)
+            while at >= 0:
+                found.append(at)
+                if len(found) > DENSE:
+                    found = None
+                    break
+                at = hay.find(needle, at + 1)
+            self._found[key] = found
+        return self._found[key]
+
+
+def _may_match(rule: SecretRule, p: Plan, t: _Text) -> bool:
+    for chars in p.needs:
+        if all(c.isascii() for c in chars) and not any(t.has(c, rule.lower) for c in chars):
+            return False
+    if p.runs and not (rule.lower and t.kelvin) and not rule.regex.search(t.runs(rule.lower)):
+        return False
+    return not rule.anchors or any(t.has(a, rule.lower) for a in rule.anchors)
+
+
+def _starts(p: Plan, t: _Text, low: bool) -> list[int] | None:
+    """Every offset a match could start at, in order (None: too many, or not known)."""
+    if p.starts is None or not all(lit.isascii() for lit in p.starts):
+        return None
+    out: set[int] = set()
+    for lit, offsets in p.starts.items():
+        places = t.places(lit, low)
+        if places is None:
+            return None
+        out.update(at - d for at in places for d in offsets if at >= d)
+    return sorted(out)
+
+
+def rule_matches(text: str, rules: tuple[SecretRule, ...]) -> Iterator[tuple[SecretRule, re.Match]]:
+    """The matches of each rule in turn, as `rule.regex.finditer` over the haystack gives them."""
+    t = _Text(text)
+    for rule in rules:
+        p = rule_plan(rule)
+        if p is None:
+            hay = t.haystack(rule.lower)
+            if not rule.anchors or any(a in hay for a in rule.anchors):
+                yield from ((rule, m) for m in rule.regex.finditer(hay))
+            continue
+        if not _may_match(rule, p, t):
+            continue
+        hay = t.haystack(rule.lower)
+        starts = _starts(p, t, rule.lower)
+        if starts is None:
+            yield from ((rule, m) for m in rule.regex.finditer(hay))
+            continue
+        end, match = 0, rule.regex.match
+        for at in starts:
+            if at >= end:
+                m = match(hay, at)
+                if m:
+                    yield rule, m
+                    end = m.end()

@@ -1,0 +1,245 @@
+"""What each secret rule's regex needs, read off its parse tree (for the fast scan in `fast.py`).
+
+A rule's regex is only ever run where it could match, and these facts say where that is:
+  - `starts`: literal strings, each with the offsets its match may start at relative to where the
+    string sits (every match holds one of them), so the regex is tried only at those offsets;
+  - `runs`: the regex matches nothing but "run" characters (letters, digits, _-.+/=~%:&;), at
+    least RUN_MIN of them, and looks no further than RUN_REACH from where it starts: any match
+    lies inside a long run of such characters, and the runs of a text stand in for the text;
+  - `needs`: sets of characters of which the text must hold one each (the `=` of `key=`).
+Everything is derived, none of it written by hand, so a new rule gets it too; a regex this
+code does not understand gets none of it and is run over the whole text, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+try:  # Python 3.11 renamed the parser modules
+    from re import _constants as C
+    from re import _parser as sre_parse
+except ImportError:  # pragma: no cover (3.10)
+    import sre_constants as C
+    import sre_parse
+
+INF = float("inf")
+RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.+/=~%:&;")
+RUN_MIN = 20      # a rule matching shorter strings is not looked for in the runs
+RUN_REACH = 512   # how far past its start a run rule may look (the overlap of long-run chunks)
+MAX_LITERALS = 64
+MAX_SPREAD = 24   # a literal whose match may start over more offsets than this is no use
+_REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT) + ((C.POSSESSIVE_REPEAT,) if hasattr(C, "POSSESSIVE_REPEAT") else ())
+
+
+class Unknown(Exception):
+    """A construct the analysis does not model: the rule gets no fast path."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    starts: dict[str, tuple[int, ...]] | None  # literal -> offsets of the match start before it
+    runs: bool
+    needs: tuple[frozenset[str], ...]
+    min_width: int
+
+
+def _chars(op, av) -> frozenset[str] | None:
+    """The characters one consuming item matches, or None (too many to say: \\s, [^x], .)."""
+    if op is C.LITERAL:
+        return frozenset(chr(av))
+    if op is C.IN:
+        out: set[str] = set()
+        for o, a in av:
+            if o is C.LITERAL:
+                out.add(chr(a))
+            elif o is C.RANGE and a[1] - a[0] < 128:
+                out.update(map(chr, range(a[0], a[1] + 1)))
+            else:  # NEGATE, CATEGORY (\d is every Unicode digit), big ranges
+                return None
+        return frozenset(out)
+    return None
+
+
+def _width(items, groups) -> tuple[int, float]:
+    lo, hi = 0, 0
+    for op, av in items:
+        if op in (C.LITERAL, C.NOT_LITERAL, C.IN, C.ANY):
+            a, b = 1, 1
+        elif op is C.SUBPATTERN:
+            a, b = _width(av[-1].data, groups)
+            if av[0] is not None:
+                groups[av[0]] = (a, b)
+        elif op is C.BRANCH:
+            ws = [_width(alt.data, groups) for alt in av[1]]
+            a, b = min(w[0] for w in ws), max(w[1] for w in ws)
+        elif op in _REPEATS:
+            a, b = _width(av[2].data, groups)
+            a, b = av[0] * a, (INF if av[1] == C.MAXREPEAT else av[1] * b)
+        elif op in (C.ASSERT, C.ASSERT_NOT):
+            _width(av[1].data, groups)  # for the groups it defines
+            a, b = 0, 0
+        elif op is C.AT:
+            a, b = 0, 0
+        elif op is C.GROUPREF and av in groups:
+            a, b = groups[av]
+        else:
+            raise Unknown(op)
+        lo, hi = lo + a, hi + b
+    return lo, hi
+
+
+def _reach(items, groups) -> float:
+    """An upper bound on how far past the start the matcher reads (lookaheads included, and the
+    character a repeat stops at)."""
+    return _extent(items, groups) + 1
+
+
+def _extent(items, groups) -> float:
+    total = 0
+    for op, av in items:
+        if op in (C.ASSERT, C.ASSERT_NOT):
+            if av[0] < 0:
+                raise Unknown("lookbehind")
+            total += _extent(av[1].data, groups)
+        elif op is C.SUBPATTERN:
+            total += _extent(av[-1].data, groups)
+        elif op is C.BRANCH:
+            total += max(_extent(alt.data, groups) for alt in av[1])
+        elif op in _REPEATS:
+            total += INF if av[1] == C.MAXREPEAT else av[1] * _extent(av[2].data, groups)
+        else:
+            total += _width([(op, av)], groups)[1]
+    return total
+
+
+def _run_only(items) -> bool:
+    """Does every item (lookaheads too) match only run characters, with nothing like ^ or \\b?"""
+    for op, av in items:
+        if op in (C.SUBPATTERN,):
+            ok = _run_only(av[-1].data)
+        elif op is C.BRANCH:
+            ok = all(_run_only(alt.data) for alt in av[1])
+        elif op in _REPEATS:
+            ok = _run_only(av[2].data)
+        elif op in (C.ASSERT, C.ASSERT_NOT):
+            ok = av[0] > 0 and _run_only(av[1].data)
+        elif op is C.GROUPREF:
+            ok = True  # the group's own items were checked
+        else:
+            chars = _chars(op, av)
+            ok = chars is not None and chars <= RUN_CHARS
+        if not ok:
+            return False
+    return True
+
+
+def _literals(items) -> tuple[set[str], bool]:
+    """Strings one of which every match of `items` starts with, and whether each of them is a
+    whole match (so the next item's strings can be appended)."""
+    acc, exact = {""}, True
+    for op, av in items:
+        if op is C.LITERAL:
+            nxt, whole = {chr(av)}, True
+        elif op is C.IN:
+            chars = _chars(op, av)
+            if chars is None or len(chars) > 6:
+                return acc, False
+            nxt, whole = set(chars), True
+        elif op is C.SUBPATTERN:
+            nxt, whole = _literals(av[-1].data)
+        elif op is C.BRANCH:
+            parts = [_literals(alt.data) for alt in av[1]]
+            nxt, whole = set().union(*(p[0] for p in parts)), all(p[1] for p in parts)
+        elif op in _REPEATS and av[:2] == (0, 1):
+            inner, whole = _literals(av[2].data)
+            if not whole:
+                return acc, False
+            nxt = inner | {""}
+        elif op in _REPEATS and av[0] >= 1:
+            nxt, whole = _literals(av[2].data)
+            whole = whole and av[0] == av[1] == 1
+        else:
+            return acc, False
+        if not nxt:
+            return acc, False
+        if "" in nxt and not whole or len(acc) * len(nxt) > MAX_LITERALS:
+            return acc, False
+        acc = {a + b for a in acc for b in nxt}
+        if not whole:
+            return acc, False
+    return acc, exact
+
+
+def _factor(items, groups) -> list[tuple[str, int, int]] | None:
+    """(literal, lo, hi): every match holds one of the literals, starting lo..hi past its start."""
+    best, best_score = None, None
+    lo, hi = 0, 0
+    for i, (op, av) in enumerate(items):
+        found = None
+        lits, _ = _literals(items[i:])
+        if lits and min(map(len, lits)) >= 2:
+            found = [(s, lo, hi) for s in lits]
+        elif op in (C.SUBPATTERN, C.BRANCH):
+            alts = av[1] if op is C.BRANCH else [av[-1]]
+            if op is C.SUBPATTERN and len(av[-1].data) == 1 and av[-1].data[0][0] is C.BRANCH:
+                alts = av[-1].data[0][1][1]
+            parts = [_factor(alt.data, dict(groups)) for alt in alts]
+            if all(parts):
+                found = [(s, lo + a, hi + b) for part in parts for s, a, b in part]
+        if found and hi - lo <= MAX_SPREAD:
+            shortest = min(len(s) for s, _, _ in found)  # long, then at one offset, then few
+            score = (min(shortest, 4), -max(b - a for _, a, b in found), min(shortest, 8), -len(found))
+            if best_score is None or score > best_score:
+                best, best_score = found, score
+        a, b = _width([(op, av)], groups)
+        lo, hi = lo + a, hi + b
+        if hi - lo > MAX_SPREAD:
+            break
+    return best
+
+
+def _needs(items) -> tuple[frozenset[str], ...]:
+    """Small sets of characters a match must each hold one of (its literals, its separators)."""
+    out = []
+    for op, av in items:
+        if op is C.SUBPATTERN:
+            out.extend(_needs(av[-1].data))
+        elif op in _REPEATS and av[0] >= 1:
+            out.extend(_needs(av[2].data))
+        elif op is C.BRANCH:
+            firsts = [_needs(alt.data) for alt in av[1]]
+            if all(firsts):  # one character of some set of each alternative: their union
+                out.append(frozenset().union(*(f[0] for f in firsts)))
+        else:
+            chars = _chars(op, av)
+            if chars is not None and len(chars) <= 8:
+                out.append(chars)
+    return tuple(dict.fromkeys(out))
+
+
+def plan(pattern: str, anchors: tuple[str, ...] = ()) -> Plan | None:
+    """The facts for one rule's regex (None when any part of it is beyond this analysis).
+    A literal that holds one of the rule's anchors is looked for by the anchor instead, so
+    rules share the searches (`key` stands for api_key, private-key, -key, ...)."""
+    try:
+        items = sre_parse.parse(pattern).data
+        groups: dict = {}
+        min_width, _ = _width(items, groups)
+        reach = _reach(items, groups)
+        factor = _factor(items, groups)
+    except (Unknown, RecursionError):
+        return None
+    if min_width < 1:
+        return None
+    starts: dict[str, set[int]] | None = None
+    if factor:
+        starts = {}
+        for lit, lo, hi in factor:
+            key, at = lit, 0
+            for a in sorted(anchors, key=len):
+                if len(a) >= 3 and a in lit:
+                    key, at = a, lit.index(a)
+                    break
+            starts.setdefault(key, set()).update(at + d for d in range(lo, hi + 1))
+    runs = _run_only(items) and min_width >= RUN_MIN and reach <= RUN_REACH
+    return Plan({k: tuple(sorted(v)) for k, v in starts.items()} if starts else None, runs, _needs(items), min_width)
