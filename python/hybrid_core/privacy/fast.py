@@ -65,8 +65,27 @@ class _Text:
     @property
     def low(self) -> str:
         if self._low is None:
-            self._low = self.text.lower() if self.ascii else lower(self.text)
+            self._low = self.text.lower() if self.ascii else self._stitched_low()
         return self._low
+
+    def _stitched_low(self) -> str:
+        """`lower(text)`, at a fraction of its cost on mostly-ASCII text (str.lower on a wide
+        string is slow): the ASCII copy lowered, each non-ASCII character lowered on its own.
+        Σ lowers by its neighbours and İ to two characters: those take `lower` itself."""
+        asc, pieces, done = self.asc, [], 0
+        base = asc.lower().decode("ascii")
+        at = asc.find(b"?")
+        while at >= 0:
+            ch = self.text[at]
+            if ch != "?":
+                low = ch.lower()
+                if len(pieces) > 2 * DENSE or len(low) != 1 or ch == "\u03a3":
+                    return lower(self.text)
+                pieces += (base[done:at], low)
+                done = at + 1
+            at = asc.find(b"?", at + 1)
+        pieces.append(base[done:])
+        return "".join(pieces)
 
     def haystack(self, low: bool) -> str:
         return self.low if low else self.text
@@ -84,7 +103,8 @@ class _Text:
             return needle in self.haystack(low)
         key = (needle.encode("ascii"), low)
         if key not in self._has:
-            self._has[key] = key[0] in self.ascii_copy(low)
+            found = self._found.get((needle, low), False)
+            self._has[key] = bool(found) or found is None or key[0] in self.ascii_copy(low)
         return self._has[key]
 
     def runs(self, low: bool) -> str:
@@ -92,14 +112,12 @@ class _Text:
         than CHUNK is cut into chunks overlapping by RUN_REACH, so a match (which looks no
         further than RUN_REACH) lies whole in one of them; a repetitive run has few distinct ones."""
         if self._runs is None:
-            pieces = set()
             asc = self.asc
-            for m in _LONG_RUN.finditer(b" " + asc.translate(_RUN_CLASS)):
-                start, end = m.start(), m.end() - 1
-                if end - start <= CHUNK:
-                    pieces.add(asc[start:end])
-                    continue
-                for at in range(start, end, CHUNK - RUN_REACH):
+            spans = [m.span() for m in _LONG_RUN.finditer(b" " + asc.translate(_RUN_CLASS))]
+            pieces = {asc[start:end - 1] for start, end in spans if end - start <= CHUNK + 1}
+            for start, end in spans:
+                end -= 1
+                for at in range(start, end if end - start > CHUNK else start, CHUNK - RUN_REACH):
                     pieces.add(asc[at:min(end, at + CHUNK)])
                     if at + CHUNK >= end:
                         break
@@ -124,21 +142,41 @@ class _Text:
         return self._found[key]
 
 
+@lru_cache(maxsize=64)
+def _literals(rules: tuple[SecretRule, ...]) -> tuple[dict[str, tuple[int, ...]] | None, ...]:
+    """Each rule's literals, where one holds another rule's literal (of the same case) looked
+    for by that one: `xox` for xoxe.xoxb, `eyJ` for sk.eyJ and ops_eyJ, `key` for key=."""
+    plans = [rule_plan(rule) for rule in rules]
+    pool: dict[bool, set[str]] = {False: set(), True: set()}
+    for rule, p in zip(rules, plans, strict=True):
+        if p and p.starts:
+            pool[rule.lower].update(lit for lit in p.starts if len(lit) >= 3 and lit.isascii())
+    out = []
+    for rule, p in zip(rules, plans, strict=True):
+        if not (p and p.starts):
+            out.append(None)
+            continue
+        starts: dict[str, set[int]] = {}
+        for lit, offsets in p.starts.items():
+            inner = min((k for k in pool[rule.lower] if k in lit), key=len, default=lit)
+            starts.setdefault(inner, set()).update(lit.index(inner) + d for d in offsets)
+        out.append({k: tuple(sorted(v)) for k, v in starts.items()})
+    return tuple(out)
+
+
 def _may_match(rule: SecretRule, p: Plan, t: _Text) -> bool:
-    for chars in p.needs:
-        if all(c.isascii() for c in chars) and not any(t.has(c, rule.lower) for c in chars):
+    for need in p.needs:
+        if all(s.isascii() for s in need) and not any(t.has(s, rule.lower) for s in need):
             return False
-    if p.runs and not (rule.lower and t.kelvin) and not rule.regex.search(t.runs(rule.lower)):
-        return False
-    return not rule.anchors or any(t.has(a, rule.lower) for a in rule.anchors)
+    return not (p.runs and not (rule.lower and t.kelvin) and not rule.regex.search(t.runs(rule.lower)))
 
 
-def _starts(p: Plan, t: _Text, low: bool) -> list[int] | None:
+def _starts(literals: dict[str, tuple[int, ...]] | None, t: _Text, low: bool) -> list[int] | None:
     """Every offset a match could start at, in order (None: too many, or not known)."""
-    if p.starts is None or not all(lit.isascii() for lit in p.starts):
+    if literals is None or not all(lit.isascii() for lit in literals):
         return None
     out: set[int] = set()
-    for lit, offsets in p.starts.items():
+    for lit, offsets in literals.items():
         places = t.places(lit, low)
         if places is None:
             return None
@@ -149,18 +187,18 @@ def _starts(p: Plan, t: _Text, low: bool) -> list[int] | None:
 def rule_matches(text: str, rules: tuple[SecretRule, ...]) -> Iterator[tuple[SecretRule, re.Match]]:
     """The matches of each rule in turn, as `rule.regex.finditer` over the haystack gives them."""
     t = _Text(text)
-    for rule in rules:
+    for rule, literals in zip(rules, _literals(rules), strict=True):
         p = rule_plan(rule)
-        if p is None:
-            hay = t.haystack(rule.lower)
-            if not rule.anchors or any(a in hay for a in rule.anchors):
-                yield from ((rule, m) for m in rule.regex.finditer(hay))
-            continue
-        if not _may_match(rule, p, t):
+        if p is not None:
+            if not _may_match(rule, p, t):
+                continue
+            starts = _starts(literals, t, rule.lower)
+            if starts == []:
+                continue  # no place for a match: whatever the anchors say, nothing to find
+        if rule.anchors and not any(t.has(a, rule.lower) for a in rule.anchors):
             continue
         hay = t.haystack(rule.lower)
-        starts = _starts(p, t, rule.lower)
-        if starts is None:
+        if p is None or starts is None:
             yield from ((rule, m) for m in rule.regex.finditer(hay))
             continue
         end, match = 0, rule.regex.match

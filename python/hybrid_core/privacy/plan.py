@@ -199,7 +199,8 @@ def _factor(items, groups) -> list[tuple[str, int, int]] | None:
 
 
 def _needs(items) -> tuple[frozenset[str], ...]:
-    """Small sets of characters a match must each hold one of (its literals, its separators)."""
+    """Sets of strings a match must each hold one of: its small character classes, and for an
+    alternation the literal of each branch (kind: either `client-key-data` or a newline)."""
     out = []
     for op, av in items:
         if op is C.SUBPATTERN:
@@ -207,14 +208,27 @@ def _needs(items) -> tuple[frozenset[str], ...]:
         elif op in _REPEATS and av[0] >= 1:
             out.extend(_needs(av[2].data))
         elif op is C.BRANCH:
-            firsts = [_needs(alt.data) for alt in av[1]]
-            if all(firsts):  # one character of some set of each alternative: their union
-                out.append(frozenset().union(*(f[0] for f in firsts)))
+            each = []
+            for alt in av[1]:
+                lits, _ = _literals(alt.data)
+                sub = _needs(alt.data)
+                if lits and min(map(len, lits)) >= 2 and len(lits) <= 2:
+                    each.append(lits)
+                elif sub:
+                    each.append(sub[0])
+                else:
+                    break
+            else:  # any string of any branch's set: drop the strings that hold another one
+                union = frozenset().union(*each)
+                union = frozenset(s for s in union if not any(t != s and t in s for t in union))
+                if len(union) <= 8:
+                    out.append(union)
         else:
             chars = _chars(op, av)
             if chars is not None and len(chars) <= 8:
                 out.append(chars)
-    return tuple(dict.fromkeys(out))
+    # The cheap ones first: a missing character costs one memchr, a missing word a search.
+    return tuple(sorted(dict.fromkeys(out), key=lambda need: max(map(len, need))))
 
 
 def plan(pattern: str, anchors: tuple[str, ...] = ()) -> Plan | None:

@@ -75,7 +75,7 @@ def _not_example(label):
 def _mixed_case(label, group=0):
     def check(m, text):
         value = m.group(group)
-        return label if any(c.isupper() for c in value) and any(c.islower() for c in value) else None
+        return label if v.has_upper(value) and v.has_lower(value) else None
     return check
 
 
@@ -98,7 +98,7 @@ def _sk_key(m, text):
     # Upper, lower and digits mixed (a key inside the run still mixes them); kebab-case words
     # never do. A long lowercase hex body is a key too (DeepSeek and others).
     body = token[3:]
-    mixed = any(c.isupper() for c in body) and any(c.islower() for c in body) and any(c.isdigit() for c in body)
+    mixed = v.has_upper(body) and v.has_lower(body) and v.has_digit(body)
     if mixed and v.looks_random(body, 20) or len(body) >= 32 and v.is_hex(body):
         return "an OpenAI-style key"
     return None
@@ -112,7 +112,7 @@ def _key_block(m, text):
     one split over string literals). A marker alone (code that parses PEM) is not a key."""
     for run in _BASE64_RUN.finditer(text, m.end(), m.end() + 300):
         body = run.group(0)
-        if any(c.isdigit() for c in body) and any(c.isupper() for c in body) and any(c.islower() for c in body):
+        if v.has_digit(body) and v.has_upper(body) and v.has_lower(body):
             return "a private key block"
     return None
 
@@ -141,7 +141,7 @@ def _url_password(m, text):
 
 
 def _url_key(m, text):
-    return "a key in a URL (Sentry DSN)" if any(c.isdigit() for c in m.group(1)) else None
+    return "a key in a URL (Sentry DSN)" if v.has_digit(m.group(1)) else None
 
 
 def _telegram(m, text):
@@ -331,7 +331,7 @@ RULES: tuple[SecretRule, ...] = (
     _rule("a GitLab runner token", (), r"GR1348941[A-Za-z0-9_-]{20,80}"),
     _rule("a Bitbucket or Atlassian token", ("ATATT3", "ATCTT3", "ATBB"), r"AT(?:ATT3|CTT3|BB)[A-Za-z0-9_=-]{24,300}"),
     _rule("a Slack token", (), r"x(?:ox[abposre]|oxe\.xox[bp]|app)-[A-Za-z0-9-]{10,250}",
-          lambda m, t: "a Slack token" if sum(c.isdigit() for c in m.group(0)) >= 4 else None),
+          lambda m, t: "a Slack token" if sum(map(str.isdigit, m.group(0))) >= 4 else None),
     _rule("a Slack webhook", ("hooks.slack.com/",), r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,120}"),
     _rule("a Discord webhook", ("/api/webhooks/",), r"/api/webhooks/\d{5,25}/[A-Za-z0-9_-]{30,100}"),
     _rule("a Discord bot token", ("iscord", "ISCORD"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 
 # Values people write in examples and templates instead of a real secret.
 PLACEHOLDER_WORDS = (
@@ -32,23 +33,42 @@ DEV_DEFAULTS = frozenset(("postgres", "root", "admin", "guest", "test", "user", 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DOTTED = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+(?:\(.*)?\Z")
 _HEX = re.compile(r"[0-9a-fA-F]+\Z")
+_UPPER, _LOWER, _DIGIT, _OTHER = map(re.compile, ("[A-Z]", "[a-z]", "[0-9]", "[^A-Za-z0-9]"))
+_BRACKET = re.compile(r"[()\[\]{}]")
+
+
+# A text can hold thousands of candidates, each checked here (up to MAX_REJECTED of them), so
+# these take one regex search where a loop over the characters said the same: on ASCII text,
+# which is all any rule matches, isupper() is [A-Z], isdigit() is [0-9], isalnum() [A-Za-z0-9].
+def has_upper(value: str) -> bool:
+    return bool(_UPPER.search(value)) if value.isascii() else any(c.isupper() for c in value)
+
+
+def has_lower(value: str) -> bool:
+    return bool(_LOWER.search(value)) if value.isascii() else any(c.islower() for c in value)
+
+
+def has_digit(value: str) -> bool:
+    return bool(_DIGIT.search(value)) if value.isascii() else any(c.isdigit() for c in value)
+
+
+def has_other(value: str) -> bool:
+    """Anything but a letter or a digit."""
+    return bool(_OTHER.search(value)) if value.isascii() else any(not c.isalnum() for c in value)
 
 
 def entropy(value: str) -> float:
     """Shannon entropy in bits per character."""
     if not value:
         return 0.0
-    counts: dict[str, int] = {}
-    for ch in value:
-        counts[ch] = counts.get(ch, 0) + 1
+    counts = Counter(value)  # in first-seen order, as the loop it replaces: the same sum
     n = len(value)
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
 def classes(value: str) -> int:
     """How many of lower, upper, digit, other the value mixes."""
-    return (any(c.islower() for c in value) + any(c.isupper() for c in value) + any(c.isdigit() for c in value)
-            + any(not c.isalnum() for c in value))
+    return has_lower(value) + has_upper(value) + has_digit(value) + has_other(value)
 
 
 def is_placeholder(value: str) -> bool:
@@ -69,22 +89,22 @@ def looks_random(value: str, min_len: int = 16) -> bool:
     if len(value) < min_len or is_placeholder(value):
         return False
     if _HEX.match(value):
-        return len(value) >= 24 and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-    if classes(value) < 2 or not any(c.isdigit() for c in value) and classes(value) < 3:
+        return len(value) >= 24 and has_digit(value) and not value.isdigit()  # hex: a letter in it
+    if classes(value) < 2 or not has_digit(value) and classes(value) < 3:
         return False
     return entropy(value) >= 3.0
 
 
 def is_expression(value: str) -> bool:
     """Code that computes a value rather than a literal: a name, self.x, f(x), a[0]."""
-    if any(c in value for c in "()[]{}"):
+    if _BRACKET.search(value):
         return True
     if _DOTTED.match(value) and max(map(len, value.split("."))) < 24:
         return True  # self.password, config.token, jinja2.pass_context (a JWT's parts are longer)
     if not _IDENTIFIER.match(value):
         return False
     # a bare name: user_password, keep_old_secret_for_24_hours (snake_case words), but not a key
-    return not any(c.isdigit() for c in value) or "_" in value and value.lower() == value
+    return not has_digit(value) or "_" in value and value.lower() == value
 
 
 def human_password(value: str, lenient: bool = False) -> bool:
