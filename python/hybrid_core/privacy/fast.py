@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from .plan import RUN_CHARS, RUN_MIN, RUN_REACH, Plan, plan
+from .plan import RUN_CHARS, RUN_MIN, RUN_REACH, Plan, Trigger, plan, triggers
 from .secrets import SecretRule
 
 DENSE = 4000      # more places than this for one literal: run the regex over the whole text
@@ -42,7 +42,7 @@ def lower(text: str) -> str:
 def rule_plan(rule: SecretRule) -> Plan | None:
     if rule.regex.flags & ~re.UNICODE:
         return None
-    return plan(rule.regex.pattern, rule.anchors)
+    return plan(rule.regex.pattern)
 
 
 class _Text:
@@ -143,63 +143,82 @@ class _Text:
 
 
 @lru_cache(maxsize=64)
-def _literals(rules: tuple[SecretRule, ...]) -> tuple[dict[str, tuple[int, ...]] | None, ...]:
-    """Each rule's literals, where one holds another rule's literal (of the same case) looked
-    for by that one: `xox` for xoxe.xoxb, `eyJ` for sk.eyJ and ops_eyJ, `key` for key=."""
-    plans = [rule_plan(rule) for rule in rules]
-    pool: dict[bool, set[str]] = {False: set(), True: set()}
-    for rule, p in zip(rules, plans, strict=True):
-        if p and p.starts:
-            pool[rule.lower].update(lit for lit in p.starts if len(lit) >= 3 and lit.isascii())
-    out = []
-    for rule, p in zip(rules, plans, strict=True):
-        if not (p and p.starts):
-            out.append(None)
-            continue
-        starts: dict[str, set[int]] = {}
-        for lit, offsets in p.starts.items():
-            inner = min((k for k in pool[rule.lower] if k in lit), key=len, default=lit)
-            starts.setdefault(inner, set()).update(lit.index(inner) + d for d in offsets)
-        out.append({k: tuple(sorted(v)) for k, v in starts.items()})
-    return tuple(out)
+def _triggers(rules: tuple[SecretRule, ...]) -> tuple[dict[str, tuple[Trigger, ...]] | None, ...]:
+    out: list = [None] * len(rules)
+    for low in (False, True):
+        mine = [i for i, rule in enumerate(rules) if rule.lower == low]
+        for i, found in zip(mine, triggers([(rule_plan(rules[i]), rules[i].anchors) for i in mine]), strict=True):
+            out[i] = found and {key: tuple((at, lits and tuple(lit.encode("ascii") for lit in lits), offsets)
+                                           for at, lits, offsets in entries) for key, entries in found.items()}
+    return tuple(out)  # the literals to confirm as bytes: they are looked at in the ASCII copy
 
 
 def _may_match(rule: SecretRule, p: Plan, t: _Text) -> bool:
     for need in p.needs:
         if all(s.isascii() for s in need) and not any(t.has(s, rule.lower) for s in need):
             return False
-    return not (p.runs and not (rule.lower and t.kelvin) and not rule.regex.search(t.runs(rule.lower)))
+    if not p.runs or rule.lower and t.kelvin:
+        return True
+    runs = t.runs(rule.lower)
+    return bool(rule.regex.search(runs) if p.runs == "regex" else any(lit in runs for lit in p.starts or ()))
 
 
-def _starts(literals: dict[str, tuple[int, ...]] | None, t: _Text, low: bool) -> list[int] | None:
+def _starts(found: dict[str, tuple[Trigger, ...]] | None, t: _Text, low: bool) -> list[int] | None:
     """Every offset a match could start at, in order (None: too many, or not known)."""
-    if literals is None or not all(lit.isascii() for lit in literals):
+    if found is None:
         return None
     out: set[int] = set()
-    for lit, offsets in literals.items():
-        places = t.places(lit, low)
+    hay = t.ascii_copy(low)
+    for key, entries in found.items():
+        places = t.places(key, low)
         if places is None:
             return None
-        out.update(at - d for at in places for d in offsets if at >= d)
+        for before, literals, offsets in entries:
+            for at in places:
+                at -= before
+                if at >= 0 and (literals is None or hay.startswith(literals, at)):
+                    out.update(at - d for d in offsets if at >= d)
     return sorted(out)
+
+
+def _branch_matches(branches: tuple[str, ...], hay: str) -> Iterator[re.Match]:
+    """`finditer` of (?:A|B)T from those of (?:A)T and (?:B)T: the leftmost match next, the
+    first branch's where two start at one place (the order the alternation tries them in)."""
+    regexes = [re.compile(b) for b in branches]
+    ahead = [r.search(hay) for r in regexes]
+    while True:
+        best = None
+        for m in ahead:
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        if best is None:
+            return
+        yield best
+        end = best.end()
+        ahead = [r.search(hay, end) if m is not None and m.start() < end else m for r, m in zip(regexes, ahead, strict=True)]
 
 
 def rule_matches(text: str, rules: tuple[SecretRule, ...]) -> Iterator[tuple[SecretRule, re.Match]]:
     """The matches of each rule in turn, as `rule.regex.finditer` over the haystack gives them."""
     t = _Text(text)
-    for rule, literals in zip(rules, _literals(rules), strict=True):
+    for rule, found in zip(rules, _triggers(rules), strict=True):
         p = rule_plan(rule)
-        if p is not None:
-            if not _may_match(rule, p, t):
-                continue
-            starts = _starts(literals, t, rule.lower)
+        if p is not None and not _may_match(rule, p, t):
+            continue
+        starts = None
+        # The anchors and the literals are both searches through the text: the fewer first.
+        if found is not None and len(found) < len(rule.anchors):
+            starts = _starts(found, t, rule.lower)
             if starts == []:
                 continue  # no place for a match: whatever the anchors say, nothing to find
         if rule.anchors and not any(t.has(a, rule.lower) for a in rule.anchors):
             continue
+        if found is not None and starts is None:
+            starts = _starts(found, t, rule.lower)
         hay = t.haystack(rule.lower)
-        if p is None or starts is None:
-            yield from ((rule, m) for m in rule.regex.finditer(hay))
+        if starts is None:
+            matches = _branch_matches(p.branches, hay) if p is not None and p.branches else rule.regex.finditer(hay)
+            yield from ((rule, m) for m in matches)
             continue
         end, match = 0, rule.regex.match
         for at in starts:

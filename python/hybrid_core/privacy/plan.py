@@ -4,8 +4,9 @@ A rule's regex is only ever run where it could match, and these facts say where 
   - `starts`: literal strings, each with the offsets its match may start at relative to where the
     string sits (every match holds one of them), so the regex is tried only at those offsets;
   - `runs`: the regex matches nothing but "run" characters (letters, digits, _-.+/=~%:&;), at
-    least RUN_MIN of them, and looks no further than RUN_REACH from where it starts: any match
-    lies inside a long run of such characters, and the runs of a text stand in for the text;
+    least RUN_MIN of them: any match lies inside a long run of such characters, and the runs
+    of a text stand in for the text ("regex": search them with the regex, which looks no
+    further than RUN_REACH from where it starts; "literals": its literals must be in them);
   - `needs`: sets of characters of which the text must hold one each (the `=` of `key=`).
 Everything is derived, none of it written by hand, so a new rule gets it too; a regex this
 code does not understand gets none of it and is run over the whole text, as before.
@@ -13,6 +14,7 @@ code does not understand gets none of it and is run over the whole text, as befo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 try:  # Python 3.11 renamed the parser modules
@@ -38,9 +40,10 @@ class Unknown(Exception):
 @dataclass(frozen=True)
 class Plan:
     starts: dict[str, tuple[int, ...]] | None  # literal -> offsets of the match start before it
-    runs: bool
+    runs: str | None  # "regex" or "literals", see above
     needs: tuple[frozenset[str], ...]
     min_width: int
+    branches: tuple[str, ...] | None = None  # (?:A|B)T as (?:A)T and (?:B)T, see `branches`
 
 
 def _chars(op, av) -> frozenset[str] | None:
@@ -198,6 +201,22 @@ def _factor(items, groups) -> list[tuple[str, int, int]] | None:
     return best
 
 
+def _branch_need(alts) -> frozenset[str] | None:
+    """One string of each branch: its literal when that is all it starts with, or a character
+    it needs. Literals are kept only beside a single character (`client-key-data` or a
+    newline): a set of words alone would cost a search through the text per word."""
+    words, chars = set(), set()
+    for alt in alts:
+        lits, _ = _literals(alt.data)
+        sub = _needs(alt.data)
+        if not sub or max(map(len, sub[0])) > 1:
+            return None
+        chars |= sub[0]
+        words |= lits if lits and min(map(len, lits)) >= 2 and len(lits) <= 2 else sub[0]
+    words = {w for w in words if not any(o != w and o in w for o in words)}  # the shorter suffices
+    return frozenset(words) if min(map(len, words)) == 1 and len(words) <= 8 else frozenset(chars)
+
+
 def _needs(items) -> tuple[frozenset[str], ...]:
     """Sets of strings a match must each hold one of: its small character classes, and for an
     alternation the literal of each branch (kind: either `client-key-data` or a newline)."""
@@ -208,21 +227,9 @@ def _needs(items) -> tuple[frozenset[str], ...]:
         elif op in _REPEATS and av[0] >= 1:
             out.extend(_needs(av[2].data))
         elif op is C.BRANCH:
-            each = []
-            for alt in av[1]:
-                lits, _ = _literals(alt.data)
-                sub = _needs(alt.data)
-                if lits and min(map(len, lits)) >= 2 and len(lits) <= 2:
-                    each.append(lits)
-                elif sub:
-                    each.append(sub[0])
-                else:
-                    break
-            else:  # any string of any branch's set: drop the strings that hold another one
-                union = frozenset().union(*each)
-                union = frozenset(s for s in union if not any(t != s and t in s for t in union))
-                if len(union) <= 8:
-                    out.append(union)
+            need = _branch_need(av[1])
+            if need:
+                out.append(need)
         else:
             chars = _chars(op, av)
             if chars is not None and len(chars) <= 8:
@@ -231,10 +238,8 @@ def _needs(items) -> tuple[frozenset[str], ...]:
     return tuple(sorted(dict.fromkeys(out), key=lambda need: max(map(len, need))))
 
 
-def plan(pattern: str, anchors: tuple[str, ...] = ()) -> Plan | None:
-    """The facts for one rule's regex (None when any part of it is beyond this analysis).
-    A literal that holds one of the rule's anchors is looked for by the anchor instead, so
-    rules share the searches (`key` stands for api_key, private-key, -key, ...)."""
+def plan(pattern: str) -> Plan | None:
+    """The facts for one rule's regex (None when any part of it is beyond this analysis)."""
     try:
         items = sre_parse.parse(pattern).data
         groups: dict = {}
@@ -245,15 +250,110 @@ def plan(pattern: str, anchors: tuple[str, ...] = ()) -> Plan | None:
         return None
     if min_width < 1:
         return None
-    starts: dict[str, set[int]] | None = None
-    if factor:
-        starts = {}
-        for lit, lo, hi in factor:
-            key, at = lit, 0
-            for a in sorted(anchors, key=len):
-                if len(a) >= 3 and a in lit:
-                    key, at = a, lit.index(a)
-                    break
-            starts.setdefault(key, set()).update(at + d for d in range(lo, hi + 1))
-    runs = _run_only(items) and min_width >= RUN_MIN and reach <= RUN_REACH
-    return Plan({k: tuple(sorted(v)) for k, v in starts.items()} if starts else None, runs, _needs(items), min_width)
+    starts: dict[str, set[int]] = {}
+    for lit, lo, hi in factor or ():
+        starts.setdefault(lit, set()).update(range(lo, hi + 1))
+    runs = None
+    if _run_only(items) and min_width >= RUN_MIN:
+        runs = "regex" if reach <= RUN_REACH else "literals" if starts and max(map(len, starts)) <= RUN_REACH else None
+    return Plan({k: tuple(sorted(v)) for k, v in starts.items()} or None, runs, _needs(items), min_width,
+                branches(pattern))
+
+
+def _tree(items) -> tuple:
+    """A parse tree as plain tuples, to compare two of them."""
+    def item(x):
+        if isinstance(x, sre_parse.SubPattern):
+            return ("sub", _tree(x.data))
+        if isinstance(x, (list, tuple)):
+            return tuple(item(y) for y in x)
+        return str(x) if isinstance(x, C._NamedIntConstant) else x
+    return tuple(item(pair) for pair in items)
+
+
+def branches(pattern: str, most: int = 4) -> tuple[str, ...] | None:
+    """A pattern that opens with an alternation, (?:A|B)T, as one pattern a branch, (?:A)T and
+    (?:B)T. Tried in order at a place, they match what the whole does there, and each starts
+    with its literal, which the regex engine looks for fast (the whole, with a choice of first
+    characters, is tried at every place holding one of them). None when the branches hold groups
+    of their own (that would renumber the rest) or the parse trees disagree."""
+    opener = "(?:" if pattern.startswith("(?:") else "(" if pattern[:1] == "(" and pattern[1:2] != "?" else None
+    if opener is None:
+        return None
+    depth, bars, i, close = 0, [], 0, None
+    while i < len(pattern) and close is None:
+        ch = pattern[i]
+        if ch == "\\":
+            i += 1
+        elif ch == "[":  # a class: skip to its end (a ] first in it is a literal)
+            i = pattern.index("]", i + 2 if pattern[i + 1:i + 2] != "^" else i + 3)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            close = i if depth == 0 else None
+        elif ch == "|" and depth == 1:
+            bars.append(i)
+        i += 1
+    if close is None or not bars or len(bars) >= most:
+        return None
+    cuts = [len(opener) - 1, *bars, close]
+    alts = [pattern[a + 1:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    out = tuple(opener + alt + ")" + pattern[close + 1:] for alt in alts)
+    try:
+        whole = sre_parse.parse(pattern)
+        op, av = whole.data[0]
+        if op is C.SUBPATTERN and len(av[-1].data) == 1:  # (A|B)
+            op, av = av[-1].data[0]
+        if op is not C.BRANCH:  # (?:A|B) is parsed as the branch itself
+            return None
+        for alt, sub, branch in zip(alts, out, av[1], strict=True):
+            parsed = sre_parse.parse(sub)
+            if sre_parse.parse(alt).state.groups != 1 or parsed.state.groups != whole.state.groups:
+                return None
+            if parsed.getwidth()[0] < 1:  # an empty match would not move the search on
+                return None
+            if _tree(sre_parse.parse(alt).data) != _tree(branch.data):
+                return None
+    except (ValueError, IndexError, re.error):
+        return None
+    return out
+
+
+# (offset of the literal before the searched one, the literals to confirm there or None, the
+# offsets of the match start before the literal)
+Trigger = tuple[int, tuple[str, ...] | None, tuple[int, ...]]
+
+
+def triggers(rules: list[tuple[Plan | None, tuple[str, ...]]]) -> list[dict[str, tuple[Trigger, ...]] | None]:
+    """What to search for each rule's literals, shared between rules: a literal holding a shorter
+    one (another rule's, an anchor, or a part several literals have, like `auth`) is found by
+    that one and confirmed in place (`key` finds api_key, private-key, -key and key=). Rules come
+    as (plan, anchors), all of one case."""
+    pool = {a for _, anchors in rules for a in anchors if len(a) >= 3}
+    pool |= {lit for p, _ in rules if p and p.starts for lit in p.starts if len(lit) >= 3}
+    pool = {lit for lit in pool if lit.isascii() and "?" not in lit}
+    left = set(pool)
+    while True:  # a part of four or more characters in two or more literals stands for them
+        parts: dict[str, int] = {}
+        for lit in left:
+            for part in {lit[i:j] for i in range(len(lit)) for j in range(i + 4, len(lit) + 1)}:
+                parts[part] = parts.get(part, 0) + 1
+        best = max(parts.items(), key=lambda kv: (kv[1], len(kv[0])), default=("", 0))
+        if best[1] < 2:
+            break
+        pool.add(best[0])
+        left = {lit for lit in left if best[0] not in lit}
+    out: list[dict[str, tuple[Trigger, ...]] | None] = []
+    for p, _ in rules:
+        if not (p and p.starts and all(lit.isascii() for lit in p.starts)):
+            out.append(None)
+            continue
+        found: dict[str, dict[tuple[int, tuple[int, ...]], set[str]]] = {}
+        for lit, offsets in p.starts.items():
+            key = min((k for k in pool if k in lit), key=len, default=lit)
+            found.setdefault(key, {}).setdefault((lit.index(key), offsets), set()).add(lit)
+        out.append({key: tuple((at, None if key in lits else tuple(sorted(lits)), offsets)
+                               for (at, offsets), lits in groups.items())
+                    for key, groups in found.items()})
+    return out
