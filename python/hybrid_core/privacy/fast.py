@@ -25,6 +25,7 @@ from .plan import RUN_CHARS, RUN_MIN, RUN_REACH, Plan, Trigger, plan, triggers
 from .secrets import SecretRule
 
 DENSE = 4000      # more places than this for one literal: run the regex over the whole text
+SPARSE = 200      # as many for a regex the engine scans fast for itself (it opens with a literal)
 CHUNK = 4096      # a longer run is looked at in chunks overlapping by RUN_REACH (dedupes key-key-…)
 _RUN_CLASS = bytes(ord("a") if chr(c) in RUN_CHARS else ord(" ") for c in range(256))
 _LONG_RUN = re.compile(b" " + b"a" * RUN_MIN + b"a*")
@@ -73,7 +74,7 @@ class _Text:
         string is slow): the ASCII copy lowered, each non-ASCII character lowered on its own.
         Σ lowers by its neighbours and İ to two characters: those take `lower` itself."""
         asc, pieces, done = self.asc, [], 0
-        base = asc.lower().decode("ascii")
+        base = (asc.lower() if self.kelvin else self.ascii_copy(True)).decode("ascii")
         at = asc.find(b"?")
         while at >= 0:
             ch = self.text[at]
@@ -107,6 +108,12 @@ class _Text:
             self._has[key] = bool(found) or found is None or key[0] in self.ascii_copy(low)
         return self._has[key]
 
+    def cost(self, needles, low: bool, shares: dict | None = None) -> float:
+        """What looking for these costs, about: the text's length over a needle's (the search
+        skips ahead by about that), for those not looked for yet, shared by the rules that do."""
+        return sum(1 / len(n) / (shares or {}).get((n, low), 1) for n in needles
+                   if (n, low) not in self._found and (n.encode(), low) not in self._has)
+
     def runs(self, low: bool) -> str:
         """The text's long runs of RUN_CHARS, each distinct one once, one a line. A run longer
         than CHUNK is cut into chunks overlapping by RUN_REACH, so a match (which looks no
@@ -115,11 +122,10 @@ class _Text:
             asc = self.asc
             spans = [m.span() for m in _LONG_RUN.finditer(b" " + asc.translate(_RUN_CLASS))]
             pieces = {asc[start:end - 1] for start, end in spans if end - start <= CHUNK + 1}
-            for start, end in spans:
-                end -= 1
-                for at in range(start, end if end - start > CHUNK else start, CHUNK - RUN_REACH):
-                    pieces.add(asc[at:min(end, at + CHUNK)])
-                    if at + CHUNK >= end:
+            for start, end in [span for span in spans if span[1] - span[0] > CHUNK + 1]:
+                for at in range(start, end - 1, CHUNK - RUN_REACH):
+                    pieces.add(asc[at:min(end - 1, at + CHUNK)])
+                    if at + CHUNK >= end - 1:
                         break
             joined = b"\n".join(pieces).decode("ascii")
             self._runs = (joined, joined.lower())
@@ -153,25 +159,45 @@ def _triggers(rules: tuple[SecretRule, ...]) -> tuple[dict[str, tuple[Trigger, .
     return tuple(out)  # the literals to confirm as bytes: they are looked at in the ASCII copy
 
 
+@lru_cache(maxsize=64)
+def _shares(rules: tuple[SecretRule, ...]) -> dict[tuple[str, bool], int]:
+    """How many rules look for each literal: its search costs each of them a share."""
+    out: dict[tuple[str, bool], int] = {}
+    for rule, found in zip(rules, _triggers(rules), strict=True):
+        for key in found or ():
+            out[key, rule.lower] = out.get((key, rule.lower), 0) + 1
+    return out
+
+
 def _may_match(rule: SecretRule, p: Plan, t: _Text) -> bool:
     for need in p.needs:
-        if all(s.isascii() for s in need) and not any(t.has(s, rule.lower) for s in need):
+        if all(s.isascii() for s in need) and not any(t.has(s, rule.lower) for s in sorted(need, key=len)):
             return False
     if not p.runs or rule.lower and t.kelvin:
         return True
     runs = t.runs(rule.lower)
-    return bool(rule.regex.search(runs) if p.runs == "regex" else any(lit in runs for lit in p.starts or ()))
+    # A literal is looked for first: `in` skips ahead where the regex engine reads every character.
+    if (p.runs == "literals" or p.starts) and not any(lit in runs for lit in p.starts or ()):
+        return False
+    if p.runs == "literals":
+        return True
+    return any(r.search(runs) for r in _compiled(p.branches or (rule.regex.pattern,)))
 
 
-def _starts(found: dict[str, tuple[Trigger, ...]] | None, t: _Text, low: bool) -> list[int] | None:
-    """Every offset a match could start at, in order (None: too many, or not known)."""
+@lru_cache(maxsize=256)
+def _compiled(branches: tuple[str, ...]) -> tuple[re.Pattern, ...]:
+    return tuple(map(re.compile, branches))
+
+
+def _starts(found: dict[str, tuple[Trigger, ...]] | None, t: _Text, low: bool, most: int) -> list[int] | None:
+    """Every offset a match could start at, in order (None: over `most` places, or not known)."""
     if found is None:
         return None
     out: set[int] = set()
     hay = t.ascii_copy(low)
     for key, entries in found.items():
         places = t.places(key, low)
-        if places is None:
+        if places is None or len(places) > most:
             return None
         for before, literals, offsets in entries:
             for at in places:
@@ -184,7 +210,7 @@ def _starts(found: dict[str, tuple[Trigger, ...]] | None, t: _Text, low: bool) -
 def _branch_matches(branches: tuple[str, ...], hay: str) -> Iterator[re.Match]:
     """`finditer` of (?:A|B)T from those of (?:A)T and (?:B)T: the leftmost match next, the
     first branch's where two start at one place (the order the alternation tries them in)."""
-    regexes = [re.compile(b) for b in branches]
+    regexes = _compiled(branches)
     ahead = [r.search(hay) for r in regexes]
     while True:
         best = None
@@ -201,20 +227,21 @@ def _branch_matches(branches: tuple[str, ...], hay: str) -> Iterator[re.Match]:
 def rule_matches(text: str, rules: tuple[SecretRule, ...]) -> Iterator[tuple[SecretRule, re.Match]]:
     """The matches of each rule in turn, as `rule.regex.finditer` over the haystack gives them."""
     t = _Text(text)
+    shares = _shares(rules)
     for rule, found in zip(rules, _triggers(rules), strict=True):
         p = rule_plan(rule)
         if p is not None and not _may_match(rule, p, t):
             continue
         starts = None
-        # The anchors and the literals are both searches through the text: the fewer first.
-        if found is not None and len(found) < len(rule.anchors):
-            starts = _starts(found, t, rule.lower)
+        # The anchors and the literals are both searches through the text: the cheaper first.
+        if found is not None and t.cost(found, rule.lower, shares) < t.cost(rule.anchors, rule.lower):
+            starts = _starts(found, t, rule.lower, SPARSE if p.prefixed else DENSE)
             if starts == []:
                 continue  # no place for a match: whatever the anchors say, nothing to find
         if rule.anchors and not any(t.has(a, rule.lower) for a in rule.anchors):
             continue
         if found is not None and starts is None:
-            starts = _starts(found, t, rule.lower)
+            starts = _starts(found, t, rule.lower, SPARSE if p.prefixed else DENSE)
         hay = t.haystack(rule.lower)
         if starts is None:
             matches = _branch_matches(p.branches, hay) if p is not None and p.branches else rule.regex.finditer(hay)

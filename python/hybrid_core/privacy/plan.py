@@ -44,6 +44,7 @@ class Plan:
     needs: tuple[frozenset[str], ...]
     min_width: int
     branches: tuple[str, ...] | None = None  # (?:A|B)T as (?:A)T and (?:B)T, see `branches`
+    prefixed: bool = False  # it (or each branch) opens with a literal, which the engine scans for fast
 
 
 def _chars(op, av) -> frozenset[str] | None:
@@ -256,8 +257,16 @@ def plan(pattern: str) -> Plan | None:
     runs = None
     if _run_only(items) and min_width >= RUN_MIN:
         runs = "regex" if reach <= RUN_REACH else "literals" if starts and max(map(len, starts)) <= RUN_REACH else None
+    split = branches(pattern)
+    prefixed = _prefixed(items) or bool(split) and all(_prefixed(sre_parse.parse(b).data) for b in split)
     return Plan({k: tuple(sorted(v)) for k, v in starts.items()} or None, runs, _needs(items), min_width,
-                branches(pattern))
+                split, prefixed)
+
+
+def _prefixed(items) -> bool:
+    while items and items[0][0] is C.SUBPATTERN:
+        items = items[0][1][-1].data
+    return bool(items) and items[0][0] is C.LITERAL
 
 
 def _tree(items) -> tuple:
