@@ -38,6 +38,10 @@ def adversarial() -> dict[str, str]:
         "BEGIN PRIVATE KEY": "-----BEGIN RSA PRIVATE KEY-----\n", "bearer": "bearer ", "secret_secret_": "secret_",
         "AAAA…": "A", "aaaa…": "a", "@@@@": "@", ":AA": ":AA", "key-": "key-", "pass pass": "pass ",
         "kind: Secret": "kind: Secret\n", "?sig=": "?sig=", "whitespace": " ", "日本語": "日本語のテキスト",
+        # near-logins for the rules that read around a literal (formats.py)
+        "12:30:45": "12:30:45 ", "::::": ":", "h:5432:d:u:": "h:5432:d:u: ", "u:p@tcp(": "u:p@tcp(",
+        "Basic dXNl…": "Basic dXNlcjpwYXNz ", ";Password=x": ";Password=x", "define(…)": "define( 'AUTH_KEY', 'x' );",
+        "data: ---": "kind: Secret\ndata:\n  password: changeme\n---\n",
     }
     return {name: (unit * (MB // len(unit) + 1))[:MB] for name, unit in shapes.items()}
 

@@ -54,7 +54,8 @@ WORDS = ("password", "passwd", "pass", "pwd", "token", "api_key", "-key", "_key"
          "value", "default", "bearer", "Authorization:", "auth", '"auth"', "_auth", "kind: Secret", "client-key-data",
          "sk-", "eyJ", "://", "@", "BEGIN", "PRIVATE KEY", "sig=", "key=", "AKIA", "ghp_", "xoxb-", "Q~", "-us1",
          "type", "service_account", "hooks.slack.com/", "pat", "\u212aey", "\u0130", "\u03a3", "\u00a0", "\u3000", "٣",
-         "é", "日本", "?", "=", ":", ": ", " = ", ",", "'", '"', "\n", "\t", " ", "\n  ", "(", ")", "{{", "x", "Ab3")
+         "é", "日本", "?", "=", ":", ": ", " = ", ",", "'", '"', "\n", "\t", " ", "\n  ", "(", ")", "{{", "x", "Ab3",
+         ":5432:", ":*:", "12345", "@tcp(", "@unix(", "Basic ", ";Pwd=", "define( '", "data:", "\n---\n", "${")
 
 
 def noise(rnd, size):
@@ -108,6 +109,7 @@ def test_a_secret_in_a_run_longer_than_a_chunk_is_found_wherever_it_sits():
 
 
 @pytest.mark.parametrize("unit", ["key-", "secret_", "task-", "pass ", "password=changeme ", "token: abc ", "bearer ",
+                                  "12:30:45 ", ":", "h:5432:d:u: ", "u:p@tcp(", "Basic dXNlcjpwYXNz ", ";Password=x",
                                   "eyJabcdefghij.", "-----BEGIN RSA PRIVATE KEY-----\n", "?sig=", ":AA", "://a:b@",
                                   "kind: Secret\n", "A", "日本語のテキスト", "\u212aey=Zx9#kq2!v "])
 def test_repetitive_texts_give_the_same_findings(unit):
@@ -148,6 +150,26 @@ def test_the_analysis_reads_what_a_match_needs():
     assert plan(r"sk\.eyJ[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{20,}").runs == "literals"
     assert plan(r"/api/webhooks/\d{5,25}/[A-Za-z0-9_-]{30,100}").runs is None  # \d is any Unicode digit
     assert plan(r"x*") is None  # matches the empty string: left to the plain loop
+
+
+def test_a_rule_with_shapes_matches_only_where_one_is():
+    # The fast path tries such a rule only where a shape is (digits read as 0, in the ASCII copy):
+    # every match of its regex must start there, on texts made of what the shapes are about.
+    rnd = random.Random(5)
+    fields = ("1", "5432", "65535", "123", "*", "db", "a_b", "٣", "K", "")
+    fold = bytes.maketrans(b"123456789", b"000000000")
+    shaped_rules = [rule for rule in RULES if rule.shapes]
+    assert shaped_rules
+    for rule in shaped_rules:
+        matched = 0
+        for _ in range(400):
+            text = "".join(rnd.choice(fields) + rnd.choice((":", ":", ":", " ", "\n")) for _ in range(30))
+            shaped = text.encode("ascii", "replace").translate(fold).decode()
+            for m in rule.regex.finditer(text):
+                matched += 1
+                assert any(shaped.startswith(shape, m.start()) for shape in rule.shapes), (rule.label, text)
+            same(text, (rule,))
+        assert matched > 50, rule.label
 
 
 def test_the_checks_character_tests_agree_with_the_loops_they_replace():

@@ -264,9 +264,11 @@ def plan(pattern: str) -> Plan | None:
 
 
 def _prefixed(items) -> bool:
+    """Does the regex open with two literal characters or more? The engine then finds them for
+    itself (one character, like the p of (?:password|pwd), it finds nearly everywhere)."""
     while items and items[0][0] is C.SUBPATTERN:
         items = items[0][1][-1].data
-    return bool(items) and items[0][0] is C.LITERAL
+    return len(items) >= 2 and items[0][0] is C.LITERAL and items[1][0] is C.LITERAL
 
 
 def _tree(items) -> tuple:

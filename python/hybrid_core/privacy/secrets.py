@@ -1,7 +1,8 @@
 """Secrets in text: the families of the gitleaks and detect-secrets catalogs, as our own rules.
 
 Each rule is a literal anchor (a cheap `in` test that skips the rule for most texts), a regex
-that starts with a literal or a rare character, and an optional check on what it matched. Two
+that starts with a literal or a rare character (or names the `shapes` its matches start with),
+and an optional check on what it matched (formats.py holds those for tools' own syntax). Two
 properties keep the scan linear on any input (DESIGN.md: "linear-time on any input"):
   - every quantifier is bounded, so one attempt costs a constant;
   - a regex matches the whole run it scanned, and the check decides afterwards, so a
@@ -17,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import formats as f
 from . import values as v
 
 B64 = "A-Za-z0-9+/"
@@ -30,13 +32,16 @@ class SecretRule:
     regex: re.Pattern
     check: Callable[[re.Match, str], str | None] | None = None  # -> a label, or None to reject
     lower: bool = False
+    # Where a match can start, written with every digit as 0 (":0000:"): for a regex that opens
+    # with a common character, the fast path finds these instead (fast.py; the plain loop ignores them).
+    shapes: tuple[str, ...] = ()
 
 
-def _rule(label, anchors, pattern, check=None, lower=False) -> SecretRule:
+def _rule(label, anchors, pattern, check=None, lower=False, shapes=()) -> SecretRule:
     # A regex that starts with a literal finds it as fast as `in` would: no anchors needed.
     if _literal_prefix(pattern) >= 2:
         anchors = ()
-    return SecretRule(label, tuple(anchors), re.compile(pattern), check, lower)
+    return SecretRule(label, tuple(anchors), re.compile(pattern), check, lower, tuple(shapes))
 
 
 def _literal_prefix(pattern: str) -> int:
@@ -162,35 +167,6 @@ def _auth_header(m, text):
     return "an Authorization header" if v.looks_random(value, 12) else None
 
 
-def _docker_auth(m, text):
-    value = text[m.start(1):m.end(1)]
-    return "a registry login (docker config auth)" if v.looks_random(value, 12) or ":" in _b64(value) else None
-
-
-def _b64(value: str) -> str:
-    import base64
-    import binascii
-    try:
-        return base64.b64decode(value + "=" * (-len(value) % 4)).decode("latin-1")
-    except (binascii.Error, ValueError):
-        return ""
-
-
-def _npm_auth(m, text):
-    return "an npm registry login (_auth)" if ":" in _b64(text[m.start(1):m.end(1)]) else None
-
-
-def _k8s_secret(m, text):
-    """kind: Secret with data, unless the values are template expressions (a Helm chart)."""
-    body = text[m.end():m.end() + 600]
-    return None if "{{" in body or "${" in body else "a Kubernetes Secret manifest"
-
-
-def _kubeconfig(m, text):
-    value = text[m.start(1):m.end(1)]
-    return "a kubeconfig credential" if len(value) >= 20 and not v.is_placeholder(value) else None
-
-
 # -- password = …, "api_key": "…", DB_PASSWORD=…, secret: …, .netrc's `password …` ----------------
 
 _PASSWORD_WORDS = ("password", "passwd", "passwort", "pwd", "pass", "credential", "secret")
@@ -249,8 +225,9 @@ def _assignment(m, text):
     if sep.strip() == "" and not flag and not (keyword in ("password", "passwd") and _NETRC.search(
             text, _line_start(text, start, back=2), start)):
         return None  # only .netrc's `password value` and --flags are written without a separator
-    if sep == "," and not (start >= 2 and text[start - 1] in "\"'" and text[start - 2] == "(" and name.isupper()):
-        return None  # only define('NAME', 'value') and setenv("NAME", "value"), not a list of names
+    if sep == "," and not (start >= 2 and text[start - 1] in "\"'" and name.isupper()
+                           and text[max(0, start - 12):start - 1].rstrip(" \t").endswith("(")):
+        return None  # only define( 'NAME', 'value' ) and setenv("NAME", "value"), not a list of names
     if quote:
         close = text.find(quote, m.start(5), m.start(5) + 300)
         value = text[m.start(5):close] if close > 0 else text[m.start(5):m.end(5)]
@@ -379,15 +356,27 @@ RULES: tuple[SecretRule, ...] = (
     _rule("a password in a URL", ("@",),
           r"://([^\s/?#@:\"'<>`]{0,128}):([^\s/?#@\"'<>`]{1,256})@", _url_password),
     _rule("a key in a URL (Sentry DSN)", ("@",), r"://([0-9a-f]{32})(?::[0-9a-f]{32})?@", _url_key),
+    # Logins in a tool's own syntax (formats.py reads the rest around the literal part).
+    _rule("a password in a database DSN", ("@tcp", "@unix"), r"@(?:tcp6?|unix)\(", f.go_dsn),
+    # host:port:database:user:password; Postgres ports have four or five digits (5432, 6432, 25060).
+    _rule("a .pgpass line", (), r":(?:[0-9]{4,5}|\*):([A-Za-z0-9_.@$*-]{1,63}):([A-Za-z0-9_.@$*-]{1,63}):", f.pgpass,
+          shapes=(":0000:", ":00000:", ":*:")),
+    _rule("a password in a connection string", ("password", "pwd"),
+          r"(?:password|pwd)[ \t]{0,5}=[ \t]{0,5}(\{[^}\n]{1,200}\}|[^;\"'`\s][^;\"'`\r\n]{0,199})", f.connection_string,
+          lower=True),
+    _rule("a Basic credential", (), r"basic[ \t]{1,9}([a-z0-9+/]{4,400}={0,2})", f.basic_credential, lower=True),
     _rule("an Authorization header", ("authorization", "bearer ", "bearer\t"),
           r"(?:authorization[\"']?\s{0,9}[:=]?\s{0,9}[\"']?(?:bearer|basic|token|digest|apikey|api-key|sso-key)?|bearer)"
           r"[ \t]{1,9}([A-Za-z0-9._~+/=:-]{8,4000})", _auth_header, lower=True),
     _rule("a registry login (docker config auth)", ('"auth"',), r"\"auth\"\s{0,9}:\s{0,9}\"([A-Za-z0-9+/=]{12,400})\"",
-          _docker_auth, lower=True),
+          f.docker_auth, lower=True),
     _rule("a kubeconfig credential", ("client-key-data", "token:"),
-          r"(?:client-key-data|\n\s{0,20}token):\s{0,9}([A-Za-z0-9+/=._-]{20,8000})", _kubeconfig, lower=True),
-    _rule("a Kubernetes Secret manifest", ("kind: secret",), r"kind:\s{0,9}secret\s{0,9}\n", _k8s_secret, lower=True),
+          r"(?:client-key-data|\n\s{0,20}token):\s{0,9}([A-Za-z0-9+/=._-]{20,8000})", f.kubeconfig, lower=True),
+    _rule("a Kubernetes Secret manifest", ("kind: secret",), r"kind:\s{0,9}secret\s{0,9}\n", f.k8s_secret, lower=True),
     _rule("a credential assignment", ASSIGNMENT_ANCHORS, ASSIGNMENT, _assignment, lower=True),
+    _rule("a secret in wp-config.php", (),
+          r"define[ \t]{0,5}\([ \t]{0,5}[\"']([a-z0-9_]{0,30}pass(?:word|wd)?|(?:secure_)?auth_(?:key|salt)|"
+          r"logged_in_(?:key|salt)|nonce_(?:key|salt))[\"'][ \t]{0,5},[ \t]{0,20}[\"']", f.php_define, lower=True),
     _rule("a credential assignment", ("value", "default"), NAMED_VALUE, _named_value, lower=True),
-    _rule("an npm registry login", ("_auth",), r"_auth[ \t]{0,5}=[ \t]{0,5}([a-z0-9+/=]{12,400})", _npm_auth, lower=True),
+    _rule("an npm registry login", ("_auth",), r"_auth[ \t]{0,5}=[ \t]{0,5}([a-z0-9+/=]{12,400})", f.npm_auth, lower=True),
 )

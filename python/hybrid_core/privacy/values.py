@@ -84,6 +84,24 @@ def is_placeholder(value: str) -> bool:
     return False
 
 
+# %s and %( inside a value say nothing when the value is certainly literal (%Sh0p!2023).
+_STAND_IN_WORDS = tuple(word for word in PLACEHOLDER_WORDS if word not in ("%s", "%("))
+# Whole values that are template syntax for one filled in later: ${VAR}, $(cmd), $VAR, %VAR%, %s,
+# %(name)s, {{ x }}, <password>, #{Var}#, __VAR__ (Azure DevOps), ****, xxxx.
+_TEMPLATE = re.compile(r"\$\{.*\}|\$\(.*\)|\$[A-Za-z_]\w*|%[A-Za-z_]\w*%|%[sdv]|%\(\w+\)s|\{\{.*\}\}|<[^<>]*>|#\{.*\}#?|"
+                       r"__[A-Za-z_]\w*__|[*xX]+", re.S)
+
+
+def stands_in(value: str) -> bool:
+    """A literal password that only stands in for one: empty, a dev default, a placeholder word,
+    template syntax. Unlike `is_placeholder`, the first character says nothing (in a connection
+    string or a DSN the value is certainly literal: !q2Y#x9, %Sh0p!2023 and $ecr3t are passwords)."""
+    low = value.lower().strip("\"'`")
+    if not low or low in NOT_SECRETS or low in DEV_DEFAULTS or len(set(low)) <= 2:
+        return True
+    return bool(_TEMPLATE.fullmatch(value)) or any(word in low for word in _STAND_IN_WORDS)
+
+
 def looks_random(value: str, min_len: int = 16) -> bool:
     """A machine-made token: long enough, mixed, and not a word or a name."""
     if len(value) < min_len or is_placeholder(value):
