@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import pytest
 
-from hybrid_core.privacy import PrivacyRules, scan
+from hybrid_core.privacy import PrivacyRules, findings, scan
 
 CORPUS = os.path.join(os.path.dirname(__file__), "privacy_corpus")
 RULES = PrivacyRules()
@@ -137,3 +137,17 @@ LOOKALIKES = [
 @pytest.mark.parametrize("text", LOOKALIKES)
 def test_the_login_formats_leave_their_lookalikes_alone(text):
     assert scan(text) is None
+
+
+@pytest.mark.parametrize("text, label", [
+    ("password: correct-horse-battery-staple", "a secret assigned to password"),  # a passphrase stays one
+    ("jwtSecret: super-secret-signing-key-2024", "a secret assigned to jwtSecret"),  # not a Secret's name
+    ("DB_PASSWORD=${DB_PASSWORD:-S3cr3t!x}", "a secret assigned to DB_PASSWORD"),  # a real default
+    # One real value among placeholders, or a value we cannot read (a block), keeps the manifest secret.
+    ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\nstringData:\n  password: changeme\n"
+     "  api_key: <your-api-key>\n  webhook: Zx9kq2vL8mN4\n", "a Kubernetes Secret manifest"),
+    ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n  token: \"\"\n  tls.crt: |\n    MIIB...\n",
+     "a Kubernetes Secret manifest"),
+])
+def test_a_real_value_beside_the_placeholders_stays_a_secret(text, label):
+    assert label in [found for found, _ in findings(text)]

@@ -25,6 +25,17 @@ def _b64(value: str) -> str:
         return ""
 
 
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
+def encodes_stand_in(value: str) -> bool:
+    """Y2hhbmdlbWU= is changeme: a placeholder in base64, as a Kubernetes Secret's data holds it."""
+    if len(value) < 8 or not _BASE64.fullmatch(value):
+        return False
+    decoded = _b64(value)
+    return decoded.isprintable() and v.is_placeholder(decoded)
+
+
 def _token_before(text: str, at: int) -> str:
     """The run of non-space, non-quote characters that ends at `at` (at most 253 of them)."""
     run = _TOKEN.match(text[max(0, at - 253):at][::-1])
@@ -151,7 +162,59 @@ def php_define(m, text):
     return f"a secret assigned to {name}" if _login("", value) else None
 
 
+# -- Kubernetes Secret manifests -----------------------------------------------------------------
+
+_DATA_KEY = re.compile(r"([ \t]*)(data|stringData):[ \t]*(.*)")
+_ENTRY = re.compile(r"([ \t]*)[^\s#:][^:]*:(?:[ \t]+(.*))?\Z")
+_DOC_BACK, _DOC_AHEAD = 4000, 8000
+
+
 def k8s_secret(m, text):
-    """kind: Secret with data, unless the values are template expressions (a Helm chart)."""
-    body = text[m.end():m.end() + 600]
-    return None if "{{" in body or "${" in body else "a Kubernetes Secret manifest"
+    """kind: Secret with data, unless it is a template or every data/stringData value stands
+    in for one (empty, changeme, <your-password>). Read in the YAML document around the match;
+    one that runs past the window, or holds two kinds, is taken as a secret (fail closed)."""
+    label = "a Kubernetes Secret manifest"
+    start = text.rfind("\n---", max(0, m.start() - _DOC_BACK), m.start())
+    end = text.find("\n---", m.end(), m.end() + _DOC_AHEAD)
+    if start < 0 and m.start() > _DOC_BACK or end < 0 and len(text) - m.end() > _DOC_AHEAD:
+        return label
+    doc = text[start + 1 if start >= 0 else 0:end if end >= 0 else len(text)]
+    low = doc.lower()
+    if "{{" in low or "${" in low:
+        return None  # a template (a Helm chart): its values come later
+    if low.count("kind:") > 1:
+        return label
+    values = _data_values(doc.splitlines())
+    return label if values is None or any(not _stands_in_k8s(value, base64) for value, base64 in values) else None
+
+
+def _data_values(lines: list[str]) -> list[tuple[str, bool]] | None:
+    """Every (value, is base64) under data: and stringData:, or None when there is no such map
+    or a value is not a plain scalar (a block `|`, a flow map): those count as real."""
+    out, found = [], False
+    for i, line in enumerate(lines):
+        head = _DATA_KEY.fullmatch(line)
+        if not head:
+            continue
+        found = True
+        inline = head.group(3).split(" #")[0].strip()
+        if inline and inline != "{}":
+            return None
+        indent = len(head.group(1))
+        for child in lines[i + 1:]:
+            if not child.strip() or child.lstrip().startswith("#"):
+                continue
+            if len(child) - len(child.lstrip()) <= indent:
+                break
+            entry = _ENTRY.match(child)
+            value = (entry.group(2) or "").split(" #")[0].strip() if entry else "|"
+            if value[:1] in ("|", ">", "{", "["):
+                return None
+            out.append((value.strip("\"'"), head.group(2) == "data"))
+    return out if found else None
+
+
+def _stands_in_k8s(value: str, encoded: bool) -> bool:
+    decoded = _b64(value) if encoded else ""
+    plain = decoded if decoded.isprintable() and decoded else value
+    return not plain or v.is_placeholder(plain)

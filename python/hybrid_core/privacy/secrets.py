@@ -185,6 +185,10 @@ _NOT_SECRET_NAME = re.compile(
     r"expiration|endpoint|cmd|command|hint|pattern|regex|re|id|ids|header|policy|min|max|size|chars|label|"
     r"placeholder|prompt|help|text|message|msg|error|format|mode|style|class|input|reset|limit|provider|source|"
     r"store|manager|location|ref|kind|enabled|required|set|rotation|version|index|idx|in|out|usage|cache)\Z")
+# existingSecret, tlsSecret, credentialsSecret: keys whose value is the name of a Kubernetes Secret.
+_SECRET_REFERENCES = frozenset(("existing", "tls", "ssl", "cert", "certificate", "credential", "credentials", "creds",
+                                "pull", "env", "sealed", "external"))
+_K8S_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?){0,4}")
 _NETRC = re.compile(r"\b(?:machine|login|default)\b")
 _NAME_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
@@ -228,6 +232,9 @@ def _assignment(m, text):
     if sep == "," and not (start >= 2 and text[start - 1] in "\"'" and name.isupper()
                            and text[max(0, start - 12):start - 1].rstrip(" \t").endswith("(")):
         return None  # only define( 'NAME', 'value' ) and setenv("NAME", "value"), not a list of names
+    expansion = text[max(0, start - 2):start] == "${"
+    if expansion and text[m.end(2):m.end(2) + 2] in (":?", ":+"):
+        return None  # ${NAME:?message}, ${NAME:+alternate}: shell expansions, not values
     if quote:
         close = text.find(quote, m.start(5), m.start(5) + 300)
         value = text[m.start(5):close] if close > 0 else text[m.start(5):m.end(5)]
@@ -236,11 +243,18 @@ def _assignment(m, text):
     env_style = False
     if not quote:
         value = text[m.start(5):m.end(5)].split("</")[0]  # <password>x</password>
+        if expansion:
+            value = value.lstrip("-=")  # ${NAME:-default}: the default is the value
         if value.startswith("!"):
             return None  # a YAML tag: password: !vault |
         env_style = sep == "=" and name.isupper() and text[m.end(2):m.start(5)].strip("\"']") == "="
         if v.is_expression(value) and not (env_style and len(value) >= 8):
             return None
+    if _K8S_NAME.fullmatch(value) and any(a.lower() in _SECRET_REFERENCES and b.lower() in ("secret", "secrets")
+                                          for a, b in zip(words, words[1:], strict=False)):
+        return None  # existingSecret: grafana-admin, existingSecretPasswordKey: redis-password name a Secret
+    if f.encodes_stand_in(value):
+        return None  # password: Y2hhbmdlbWU= (changeme in a Kubernetes Secret's data)
     if any(word in keyword for word in _PASSWORD_WORDS):
         found = v.human_password(value, lenient=not quote and env_style)
     else:
