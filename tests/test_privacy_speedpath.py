@@ -11,7 +11,7 @@ import pytest
 
 from hybrid_core.privacy import PrivacyRules, findings, plain_matches
 from hybrid_core.privacy import values as v
-from hybrid_core.privacy.fast import CHUNK, rule_matches
+from hybrid_core.privacy.fast import CHUNK, SHAPED, rule_matches
 from hybrid_core.privacy.plan import RUN_REACH, branches, plan
 from hybrid_core.privacy.secrets import RULES
 
@@ -170,6 +170,11 @@ def test_a_rule_with_shapes_matches_only_where_one_is():
                 assert any(shaped.startswith(shape, m.start()) for shape in rule.shapes), (rule.label, text)
             same(text, (rule,))
         assert matched > 50, rule.label
+    # Past SHAPED of the shapes' first character the fast path looks for the shapes themselves.
+    logins = "\n".join(row["text"] for row in SECRETS if row["family"] == "pgpass_line")
+    dense = ":" * (SHAPED + 1) + logins + "".join(rnd.choice(fields) + ":" for _ in range(3000)) + logins
+    same(dense)
+    assert "a .pgpass line" in [label for label, _ in findings(dense, fast=True)]
 
 
 def test_the_checks_character_tests_agree_with_the_loops_they_replace():

@@ -11,7 +11,8 @@ and each regex only at the places `plan.py` says a match could start:
   - then the regex is tried at the offsets its literals give (`str.find` finds them), or over
     the whole text like before when those literals are too many to visit one by one;
   - a rule that opens with a common character (the `:` of host:5432:db:user:) names the shapes
-    its matches start with, digits read as 0 (":0000:"): searched in a digit-folded copy.
+    its matches start with, digits read as 0 (":0000:"): in a text dense with that character
+    they are searched in a digit-folded copy, where the regex would stop at every one.
 Each step only drops places where the regex cannot match, and the regex is tried at the rest
 in order, resuming after each match as `finditer` does: the rule yields the very same matches
 (tests/test_privacy_speedpath.py compares the two on the corpus and on random texts).
@@ -28,6 +29,7 @@ from .secrets import SecretRule
 
 DENSE = 4000      # more places than this for one literal: run the regex over the whole text
 SPARSE = 200      # as many for a regex the engine scans fast for itself (it opens with a literal)
+SHAPED = 50_000   # more of a shape's first character than this: fold the digits (the regex stops at each)
 CHUNK = 4096      # a longer run is looked at in chunks overlapping by RUN_REACH (dedupes key-key-…)
 _RUN_CLASS = bytes(ord("a") if chr(c) in RUN_CHARS else ord(" ") for c in range(256))
 _LONG_RUN = re.compile(b" " + b"a" * RUN_MIN + b"a*")
@@ -64,6 +66,7 @@ class _Text:
         self._alow: bytes | None = None
         self._runs: tuple[str, str] | None = None
         self._shaped: bytes | None = None
+        self._counts: dict[str, int] = {}
         self._found: dict[tuple[str, bool], list[int] | None] = {}
         self._has: dict[tuple[bytes, bool], bool] = {}
 
@@ -135,6 +138,11 @@ class _Text:
             self._runs = (joined, joined.lower())
         return self._runs[low]
 
+    def count(self, char: str) -> int:
+        if char not in self._counts:
+            self._counts[char] = self.asc.count(char.encode("ascii"))
+        return self._counts[char]
+
     def shape_places(self, shapes: tuple[str, ...]) -> list[int] | None:
         """Where any of `shapes` is, every ASCII digit read as 0 (None when there are over DENSE)."""
         if self._shaped is None:
@@ -188,9 +196,15 @@ def _shares(rules: tuple[SecretRule, ...]) -> dict[tuple[str, bool], int]:
     return out
 
 
+@lru_cache(maxsize=1024)
+def _ascii_needs(rule: SecretRule) -> tuple[tuple[str, ...], ...]:
+    """The rule's needs that `has` answers exactly (ASCII), each shortest first."""
+    return tuple(tuple(sorted(need, key=len)) for need in rule_plan(rule).needs if all(s.isascii() for s in need))
+
+
 def _may_match(rule: SecretRule, p: Plan, t: _Text) -> bool:
-    for need in p.needs:
-        if all(s.isascii() for s in need) and not any(t.has(s, rule.lower) for s in sorted(need, key=len)):
+    for need in _ascii_needs(rule):
+        if not any(t.has(s, rule.lower) for s in need):
             return False
     if not p.runs or rule.lower and t.kelvin:
         return True
@@ -251,7 +265,7 @@ def rule_matches(text: str, rules: tuple[SecretRule, ...]) -> Iterator[tuple[Sec
         p = rule_plan(rule)
         if p is not None and not _may_match(rule, p, t):
             continue
-        starts = t.shape_places(rule.shapes) if rule.shapes else None
+        starts = t.shape_places(rule.shapes) if rule.shapes and t.count(rule.shapes[0][0]) > SHAPED else None
         if starts == []:
             continue
         # The anchors and the literals are both searches through the text: the cheaper first.

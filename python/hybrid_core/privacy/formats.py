@@ -87,18 +87,20 @@ _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 
 def pgpass(m, text):
     """host:port:database:user:password, one a line (.pgpass): the rule matches from the port's
-    colon to the user's; the host before and the password after are read here."""
+    colon to the user's; the password after and the host before are read here."""
+    database, user = text[m.start(1):m.end(1)], text[m.start(2):m.end(2)]
+    password = _PGPASS_PASSWORD.match(text, m.end())
+    if not password or not _login(user, password.group(0)):
+        return None
     host = _PGPASS_HOST.match(text[max(0, m.start() - 253):m.start()][::-1])
     host = host.group(0)[::-1] if host else ""
     before = text[m.start() - len(host) - 1] if m.start() > len(host) else "\n"
     if not host or before == ":" or not before.isspace() and before not in "\"'`=>|;(":
         return None  # a sixth field before the host, or the end of some other word
-    database, user = text[m.start(1):m.end(1)], text[m.start(2):m.end(2)]
     if not (_LETTER.search(host) or host == "*" or _IPV4.fullmatch(host)) or not all(
             field == "*" or _LETTER.search(field) for field in (database, user)):
         return None  # 12:30:45:…, 2001:db8:… (times and addresses)
-    password = _PGPASS_PASSWORD.match(text, m.end())
-    return "a .pgpass line" if password and _login(user, password.group(0)) else None
+    return "a .pgpass line"
 
 
 # The keys that make `…;Password=…` a connection string (ADO.NET, ODBC, OLE DB, Npgsql).
@@ -127,18 +129,18 @@ def _neighbour_keys(text: str, key_at: int, value_end: int) -> set[str]:
 def connection_string(m, text):
     """Password=…; or Pwd=…; beside other connection-string keys. The value runs to `;` (or
     the string's end) and may start with anything: !q2Y#x9, %Sh0p!2023, {p;ss}."""
-    key_at = m.start()
-    lead = text[max(0, key_at - 80):key_at].rstrip(" \t")
-    if lead and lead[-1] not in ";\"'{\n":
-        return None  # db_password=, the end of another name
-    if _CONNECTION_KEYS.isdisjoint(_neighbour_keys(text, key_at, m.end(1))):
-        return None
     value = text[m.start(1):m.end(1)].strip()
     if value.startswith("{") and value.endswith("}"):
         value = value[1:-1]
         if v.is_expression(value):
             return None  # "…;PWD={db_pass}".format(…): a name in braces is code filling it in
-    return "a password in a connection string" if _login("", value) else None
+    if not _login("", value):
+        return None
+    lead = text[max(0, m.start() - 80):m.start()].rstrip(" \t")
+    if lead and lead[-1] not in ";\"'{\n":
+        return None  # db_password=, the end of another name
+    keys = _neighbour_keys(text, m.start(), m.end(1))
+    return None if _CONNECTION_KEYS.isdisjoint(keys) else "a password in a connection string"
 
 
 _QUOTED = {"'": re.compile(r"(?:\\.|[^\\'\n]){0,300}'"), '"': re.compile(r'(?:\\.|[^\\"\n]){0,300}"')}
@@ -164,7 +166,7 @@ def php_define(m, text):
 
 # -- Kubernetes Secret manifests -----------------------------------------------------------------
 
-_DATA_KEY = re.compile(r"([ \t]*)(data|stringData):[ \t]*(.*)")
+_DATA_KEY = re.compile(r"^([ \t]*)(data|stringData):[ \t]*(.*)$", re.M)
 _ENTRY = re.compile(r"([ \t]*)[^\s#:][^:]*:(?:[ \t]+(.*))?\Z")
 _DOC_BACK, _DOC_AHEAD = 4000, 8000
 
@@ -184,24 +186,21 @@ def k8s_secret(m, text):
         return None  # a template (a Helm chart): its values come later
     if low.count("kind:") > 1:
         return label
-    values = _data_values(doc.splitlines())
+    values = _data_values(doc)
     return label if values is None or any(not _stands_in_k8s(value, base64) for value, base64 in values) else None
 
 
-def _data_values(lines: list[str]) -> list[tuple[str, bool]] | None:
+def _data_values(doc: str) -> list[tuple[str, bool]] | None:
     """Every (value, is base64) under data: and stringData:, or None when there is no such map
     or a value is not a plain scalar (a block `|`, a flow map): those count as real."""
     out, found = [], False
-    for i, line in enumerate(lines):
-        head = _DATA_KEY.fullmatch(line)
-        if not head:
-            continue
+    for head in _DATA_KEY.finditer(doc):
         found = True
         inline = head.group(3).split(" #")[0].strip()
         if inline and inline != "{}":
             return None
         indent = len(head.group(1))
-        for child in lines[i + 1:]:
+        for child in doc[head.end() + 1:].split("\n"):
             if not child.strip() or child.lstrip().startswith("#"):
                 continue
             if len(child) - len(child.lstrip()) <= indent:

@@ -32,8 +32,8 @@ class SecretRule:
     regex: re.Pattern
     check: Callable[[re.Match, str], str | None] | None = None  # -> a label, or None to reject
     lower: bool = False
-    # Where a match can start, written with every digit as 0 (":0000:"): for a regex that opens
-    # with a common character, the fast path finds these instead (fast.py; the plain loop ignores them).
+    # Where a match can start, written with every digit as 0 (":0000:"), all opening with the same
+    # common character: in a text dense with it the fast path finds these instead (fast.py).
     shapes: tuple[str, ...] = ()
 
 
@@ -206,6 +206,9 @@ def _line_start(text: str, at: int, back: int = 0) -> int:
 
 def _assignment(m, text):
     keyword, suffix, sep, quote = m.group(1), m.group(2), m.group(3), m.group(4)
+    close = text.find(quote, m.start(5), m.start(5) + 300) if quote else -1
+    if (close - m.start(5) if close > 0 else m.end(5) - m.start(5)) < 6:
+        return None  # under six characters: never a secret below (human_password and looks_random)
     start = m.start(1)
     while start > 0 and text[start - 1] in _IDENT_CHARS and m.start(1) - start < 40:
         start -= 1
@@ -236,7 +239,6 @@ def _assignment(m, text):
     if expansion and text[m.end(2):m.end(2) + 2] in (":?", ":+"):
         return None  # ${NAME:?message}, ${NAME:+alternate}: shell expansions, not values
     if quote:
-        close = text.find(quote, m.start(5), m.start(5) + 300)
         value = text[m.start(5):close] if close > 0 else text[m.start(5):m.end(5)]
         if v.is_expression(value) and "." in value:
             return None  # "context.eval_ctx": a dotted name in a string

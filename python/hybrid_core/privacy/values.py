@@ -30,6 +30,8 @@ DEV_DEFAULTS = frozenset(("postgres", "root", "admin", "guest", "test", "user", 
                           "mysql", "mongo", "rabbitmq", "username", "demo", "sample", "default", "1234", "123456", "secret123",
                           "password123"))
 
+# One search for them all: checks run this on thousands of candidates (an `in` per word costs 5x).
+_PLACEHOLDER = re.compile("|".join(map(re.escape, PLACEHOLDER_WORDS)))
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DOTTED = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+(?:\(.*)?\Z")
 _HEX = re.compile(r"[0-9a-fA-F]+\Z")
@@ -75,7 +77,7 @@ def is_placeholder(value: str) -> bool:
     low = value.lower().strip("\"'`")
     if len(low) < 4 or low in NOT_SECRETS:
         return True
-    if any(word in low for word in PLACEHOLDER_WORDS):
+    if _PLACEHOLDER.search(low):
         return True
     if low.startswith(("$", "%", "@", "&", "*", "<")) or low.endswith((">", "(", "()")):
         return True  # $VAR, %VAR%, @variable, <your-key>, a call
@@ -85,7 +87,7 @@ def is_placeholder(value: str) -> bool:
 
 
 # %s and %( inside a value say nothing when the value is certainly literal (%Sh0p!2023).
-_STAND_IN_WORDS = tuple(word for word in PLACEHOLDER_WORDS if word not in ("%s", "%("))
+_STAND_IN = re.compile("|".join(re.escape(word) for word in PLACEHOLDER_WORDS if word not in ("%s", "%(")))
 # Whole values that are template syntax for one filled in later: ${VAR}, $(cmd), $VAR, %VAR%, %s,
 # %(name)s, {{ x }}, <password>, #{Var}#, __VAR__ (Azure DevOps), ****, xxxx.
 _TEMPLATE = re.compile(r"\$\{.*\}|\$\(.*\)|\$[A-Za-z_]\w*|%[A-Za-z_]\w*%|%[sdv]|%\(\w+\)s|\{\{.*\}\}|<[^<>]*>|#\{.*\}#?|"
@@ -99,7 +101,7 @@ def stands_in(value: str) -> bool:
     low = value.lower().strip("\"'`")
     if not low or low in NOT_SECRETS or low in DEV_DEFAULTS or len(set(low)) <= 2:
         return True
-    return bool(_TEMPLATE.fullmatch(value)) or any(word in low for word in _STAND_IN_WORDS)
+    return bool(_TEMPLATE.fullmatch(value) or _STAND_IN.search(low))
 
 
 def looks_random(value: str, min_len: int = 16) -> bool:
