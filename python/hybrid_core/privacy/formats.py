@@ -1,7 +1,8 @@
 """Checks for credentials written in a tool's own syntax (the rules are in `secrets.py`):
-registry logins (docker config, .npmrc), kubeconfigs, Kubernetes Secret manifests, Go MySQL
-DSNs, .pgpass lines, ADO.NET / ODBC connection strings, `Basic <base64>` anywhere and PHP
-define()s. Each takes (match, original text) and returns a label, or None to reject.
+passwords in URLs, registry logins (docker config, .npmrc), kubeconfigs, Kubernetes Secret
+manifests, Go MySQL DSNs, .pgpass lines, ADO.NET / ODBC connection strings, `Basic <base64>`
+anywhere and PHP define()s. Each takes (match, original text) and returns a label, or None
+to reject.
 
 A rule's regex matches the literal part (`@tcp(`, `:5432:db:user:`, `password=`); the check
 reads the rest around it, within a bounded window, so a rejected candidate costs a constant.
@@ -46,6 +47,19 @@ def _login(user: str, password: str) -> bool:
     """user:password is a real login: a password that is not empty, the user's name, a dev
     default or a stand-in (${DB_PASS}, %s, <password>)."""
     return bool(password) and password != user and not v.stands_in(password)
+
+
+def url_password(m, text):
+    user, password = m.group(1), m.group(2)
+    if password.lower() in v.DEV_DEFAULTS or password == user or v.is_placeholder(password) and len(password) < 12:
+        return None
+    if password.startswith(("$", "{", "<", "%")) or v.is_expression(password) and len(password) < 12:
+        return None
+    return "a password in a URL"
+
+
+def url_key(m, text):
+    return "a key in a URL (Sentry DSN)" if v.has_digit(m.group(1)) else None
 
 
 def docker_auth(m, text):

@@ -136,19 +136,6 @@ def _jwt(m, text):
     return "a JSON web token" if _JWT_TAIL.match(text, m.end()) else None
 
 
-def _url_password(m, text):
-    user, password = m.group(1), m.group(2)
-    if password.lower() in v.DEV_DEFAULTS or password == user or v.is_placeholder(password) and len(password) < 12:
-        return None
-    if password.startswith(("$", "{", "<", "%")) or v.is_expression(password) and len(password) < 12:
-        return None
-    return "a password in a URL"
-
-
-def _url_key(m, text):
-    return "a key in a URL (Sentry DSN)" if v.has_digit(m.group(1)) else None
-
-
 def _telegram(m, text):
     before = text[max(0, m.start() - 10):m.start()]
     return "a Telegram bot token" if re.search(r"\d{8,10}\Z", before) else None
@@ -370,8 +357,8 @@ RULES: tuple[SecretRule, ...] = (
     # Generic shapes: JWTs, passwords in URLs, Authorization headers.
     _rule("a JSON web token", (), r"eyJ[A-Za-z0-9_-]{8,4000}", _jwt),
     _rule("a password in a URL", ("@",),
-          r"://([^\s/?#@:\"'<>`]{0,128}):([^\s/?#@\"'<>`]{1,256})@", _url_password),
-    _rule("a key in a URL (Sentry DSN)", ("@",), r"://([0-9a-f]{32})(?::[0-9a-f]{32})?@", _url_key),
+          r"://([^\s/?#@:\"'<>`]{0,128}):([^\s/?#@\"'<>`]{1,256})@", f.url_password),
+    _rule("a key in a URL (Sentry DSN)", ("@",), r"://([0-9a-f]{32})(?::[0-9a-f]{32})?@", f.url_key),
     # Logins in a tool's own syntax (formats.py reads the rest around the literal part).
     _rule("a password in a database DSN", ("@tcp", "@unix"), r"@(?:tcp6?|unix)\(", f.go_dsn),
     # host:port:database:user:password; Postgres ports have four or five digits (5432, 6432, 25060).
