@@ -2,6 +2,7 @@
 cloud server, in chat and in :HybridAsk, in auto and fixed-cloud mode, with the local backend up
 or down. Examples come from a seeded generator (the same on every run, different per case)."""
 
+import base64
 import random
 import string
 
@@ -45,6 +46,15 @@ SECRETS = {
     "Hugging Face token": lambda r: "hf_" + pick(r, string.ascii_uppercase, 4) + pick(r, string.ascii_letters, 30),
     "password assignment": lambda r: f"\nDB_PASSWORD={pick(r, ALNUM, 8)}!7\n",
     "Authorization header": lambda r: "\nAuthorization: Bearer " + pick(r, ALNUM, 20) + "9aZ\n",
+    # Logins in a tool's own syntax, each on its own line as they are written.
+    "Go MySQL DSN": lambda r: f'\ndsn := "app:{pick(r, ALNUM, 10)}9!@{r.choice(["tcp(db:3306)", "unix(/tmp/my.sock)"])}/app"\n',
+    "Basic credential": lambda r: '\nauth="Basic ' + base64.b64encode(f"svc:{pick(r, ALNUM, 10)}9!".encode()).decode() + '"\n',
+    "pgpass line": lambda r: f"\ndb{pick(r, string.digits, 2)}.internal:{r.choice(['5432', '*'])}:app:app_rw:"
+                             f"{pick(r, ALNUM, 10)}!\n",
+    "connection string": lambda r: f"\nServer=sql01;Database=Sales;User Id=sa;Password=!{pick(r, ALNUM, 10)}#;\n",
+    "wp-config salt": lambda r: f"\ndefine( '{r.choice(['AUTH_KEY', 'NONCE_SALT', 'LOGGED_IN_KEY'])}',  "
+                                f"'{pick(r, ALNUM + '!#%^&*()-_[]{{}}<>~+=,.;:/?| ', 64)}' );\n",
+    "wp-config password": lambda r: f"\ndefine( 'DB_PASSWORD', '{pick(r, ALNUM, 12)}!' );\n",
 }
 
 WORDS = ["the", "deploy", "fails", "def", "return", "x = 1", "{", "}", "é", "日本", "→", "\n", "\t", "//", "#", "'", '"',

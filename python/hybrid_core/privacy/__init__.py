@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..tokens import content_text
+from .fast import lower as _lower
+from .fast import rule_matches
 from .files import BUILTIN_PATHS, match_path
 from .secrets import RULES, SecretRule
 
@@ -28,14 +30,6 @@ class Finding:
     source: str  # "path" or "text"
 
 
-def _lower(text: str) -> str:
-    """A lower-cased copy with the same length, so offsets carry over to the original."""
-    low = text.lower()
-    if len(low) != len(text):  # a few characters (İ) lower to two; keep the ASCII rules exact
-        low = text.encode("ascii", "replace").decode("ascii").lower()
-    return low
-
-
 # Each rejected candidate costs a Python call; text built of thousands of near-secrets would
 # make the scan slow, so past this many it is treated as sensitive (fail closed).
 MAX_REJECTED = 3000
@@ -47,33 +41,41 @@ def _degenerate(token: str) -> bool:
     return len(token) >= 16 and len(set(token[-16:])) <= 3
 
 
-def findings(text: str, rules: tuple[SecretRule, ...] = RULES) -> Iterator[tuple[str, int]]:
-    """Every secret in `text` as (label, offset), rule by rule."""
-    if not text:
-        return
+# Below this length the plain loop is as fast as the fast path's set-up.
+FAST_FROM = 16_384
+
+
+def plain_matches(text: str, rules: tuple[SecretRule, ...]) -> Iterator[tuple[SecretRule, re.Match]]:
+    """Each rule's regex over the whole text (the reference the fast path must agree with)."""
     low = None
-    rejected = 0
     for rule in rules:
         if rule.lower:
-            if low is None:
-                low = _lower(text)
-            haystack = low
+            low = _lower(text) if low is None else low
+        haystack = low if rule.lower else text
+        if not rule.anchors or any(a in haystack for a in rule.anchors):
+            yield from ((rule, m) for m in rule.regex.finditer(haystack))
+
+
+def findings(text: str, rules: tuple[SecretRule, ...] = RULES, fast: bool | None = None) -> Iterator[tuple[str, int]]:
+    """Every secret in `text` as (label, offset), rule by rule. `fast` picks how the regexes
+    run (by default by the text's length); what they find is the same either way."""
+    if not text:
+        return
+    if fast is None:
+        fast = len(text) >= FAST_FROM
+    rejected = 0
+    for rule, m in (rule_matches if fast else plain_matches)(text, rules):
+        if _degenerate(m.group(0)):
+            label = None
         else:
-            haystack = text
-        if rule.anchors and not any(a in haystack for a in rule.anchors):
+            label = rule.check(m, text) if rule.check else rule.label
+        if label:
+            yield label, m.start()
             continue
-        for m in rule.regex.finditer(haystack):
-            if _degenerate(m.group(0)):
-                label = None
-            else:
-                label = rule.check(m, text) if rule.check else rule.label
-            if label:
-                yield label, m.start()
-                continue
-            rejected += 1
-            if rejected > MAX_REJECTED:
-                yield TOO_MANY, m.start()
-                return
+        rejected += 1
+        if rejected > MAX_REJECTED:
+            yield TOO_MANY, m.start()
+            return
 
 
 def scan(text: str, rules: tuple[SecretRule, ...] = RULES) -> str | None:

@@ -1,7 +1,8 @@
 """Secrets in text: the families of the gitleaks and detect-secrets catalogs, as our own rules.
 
 Each rule is a literal anchor (a cheap `in` test that skips the rule for most texts), a regex
-that starts with a literal or a rare character, and an optional check on what it matched. Two
+that starts with a literal or a rare character (or names the `shapes` its matches start with),
+and an optional check on what it matched (formats.py holds those for tools' own syntax). Two
 properties keep the scan linear on any input (DESIGN.md: "linear-time on any input"):
   - every quantifier is bounded, so one attempt costs a constant;
   - a regex matches the whole run it scanned, and the check decides afterwards, so a
@@ -17,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import formats as f
 from . import values as v
 
 B64 = "A-Za-z0-9+/"
@@ -30,13 +32,16 @@ class SecretRule:
     regex: re.Pattern
     check: Callable[[re.Match, str], str | None] | None = None  # -> a label, or None to reject
     lower: bool = False
+    # Where a match can start, written with every digit as 0 (":0000:"), all opening with the same
+    # common character: in a text dense with it the fast path finds these instead (fast.py).
+    shapes: tuple[str, ...] = ()
 
 
-def _rule(label, anchors, pattern, check=None, lower=False) -> SecretRule:
+def _rule(label, anchors, pattern, check=None, lower=False, shapes=()) -> SecretRule:
     # A regex that starts with a literal finds it as fast as `in` would: no anchors needed.
     if _literal_prefix(pattern) >= 2:
         anchors = ()
-    return SecretRule(label, tuple(anchors), re.compile(pattern), check, lower)
+    return SecretRule(label, tuple(anchors), re.compile(pattern), check, lower, tuple(shapes))
 
 
 def _literal_prefix(pattern: str) -> int:
@@ -75,7 +80,7 @@ def _not_example(label):
 def _mixed_case(label, group=0):
     def check(m, text):
         value = m.group(group)
-        return label if any(c.isupper() for c in value) and any(c.islower() for c in value) else None
+        return label if v.has_upper(value) and v.has_lower(value) else None
     return check
 
 
@@ -98,7 +103,7 @@ def _sk_key(m, text):
     # Upper, lower and digits mixed (a key inside the run still mixes them); kebab-case words
     # never do. A long lowercase hex body is a key too (DeepSeek and others).
     body = token[3:]
-    mixed = any(c.isupper() for c in body) and any(c.islower() for c in body) and any(c.isdigit() for c in body)
+    mixed = v.has_upper(body) and v.has_lower(body) and v.has_digit(body)
     if mixed and v.looks_random(body, 20) or len(body) >= 32 and v.is_hex(body):
         return "an OpenAI-style key"
     return None
@@ -112,7 +117,7 @@ def _key_block(m, text):
     one split over string literals). A marker alone (code that parses PEM) is not a key."""
     for run in _BASE64_RUN.finditer(text, m.end(), m.end() + 300):
         body = run.group(0)
-        if any(c.isdigit() for c in body) and any(c.isupper() for c in body) and any(c.islower() for c in body):
+        if v.has_digit(body) and v.has_upper(body) and v.has_lower(body):
             return "a private key block"
     return None
 
@@ -129,19 +134,6 @@ _JWT_TAIL = re.compile(r"\.eyJ[A-Za-z0-9_-]{8,}")
 def _jwt(m, text):
     """header.payload[.signature]: both halves base64url JSON objects."""
     return "a JSON web token" if _JWT_TAIL.match(text, m.end()) else None
-
-
-def _url_password(m, text):
-    user, password = m.group(1), m.group(2)
-    if password.lower() in v.DEV_DEFAULTS or password == user or v.is_placeholder(password) and len(password) < 12:
-        return None
-    if password.startswith(("$", "{", "<", "%")) or v.is_expression(password) and len(password) < 12:
-        return None
-    return "a password in a URL"
-
-
-def _url_key(m, text):
-    return "a key in a URL (Sentry DSN)" if any(c.isdigit() for c in m.group(1)) else None
 
 
 def _telegram(m, text):
@@ -162,35 +154,6 @@ def _auth_header(m, text):
     return "an Authorization header" if v.looks_random(value, 12) else None
 
 
-def _docker_auth(m, text):
-    value = text[m.start(1):m.end(1)]
-    return "a registry login (docker config auth)" if v.looks_random(value, 12) or ":" in _b64(value) else None
-
-
-def _b64(value: str) -> str:
-    import base64
-    import binascii
-    try:
-        return base64.b64decode(value + "=" * (-len(value) % 4)).decode("latin-1")
-    except (binascii.Error, ValueError):
-        return ""
-
-
-def _npm_auth(m, text):
-    return "an npm registry login (_auth)" if ":" in _b64(text[m.start(1):m.end(1)]) else None
-
-
-def _k8s_secret(m, text):
-    """kind: Secret with data, unless the values are template expressions (a Helm chart)."""
-    body = text[m.end():m.end() + 600]
-    return None if "{{" in body or "${" in body else "a Kubernetes Secret manifest"
-
-
-def _kubeconfig(m, text):
-    value = text[m.start(1):m.end(1)]
-    return "a kubeconfig credential" if len(value) >= 20 and not v.is_placeholder(value) else None
-
-
 # -- password = …, "api_key": "…", DB_PASSWORD=…, secret: …, .netrc's `password …` ----------------
 
 _PASSWORD_WORDS = ("password", "passwd", "passwort", "pwd", "pass", "credential", "secret")
@@ -209,6 +172,10 @@ _NOT_SECRET_NAME = re.compile(
     r"expiration|endpoint|cmd|command|hint|pattern|regex|re|id|ids|header|policy|min|max|size|chars|label|"
     r"placeholder|prompt|help|text|message|msg|error|format|mode|style|class|input|reset|limit|provider|source|"
     r"store|manager|location|ref|kind|enabled|required|set|rotation|version|index|idx|in|out|usage|cache)\Z")
+# existingSecret, tlsSecret, credentialsSecret: keys whose value is the name of a Kubernetes Secret.
+_SECRET_REFERENCES = frozenset(("existing", "tls", "ssl", "cert", "certificate", "credential", "credentials", "creds",
+                                "pull", "env", "sealed", "external"))
+_K8S_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?){0,4}")
 _NETRC = re.compile(r"\b(?:machine|login|default)\b")
 _NAME_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
@@ -226,6 +193,9 @@ def _line_start(text: str, at: int, back: int = 0) -> int:
 
 def _assignment(m, text):
     keyword, suffix, sep, quote = m.group(1), m.group(2), m.group(3), m.group(4)
+    close = text.find(quote, m.start(5), m.start(5) + 300) if quote else -1
+    if (close - m.start(5) if close > 0 else m.end(5) - m.start(5)) < 6:
+        return None  # under six characters: never a secret below (human_password and looks_random)
     start = m.start(1)
     while start > 0 and text[start - 1] in _IDENT_CHARS and m.start(1) - start < 40:
         start -= 1
@@ -249,21 +219,31 @@ def _assignment(m, text):
     if sep.strip() == "" and not flag and not (keyword in ("password", "passwd") and _NETRC.search(
             text, _line_start(text, start, back=2), start)):
         return None  # only .netrc's `password value` and --flags are written without a separator
-    if sep == "," and not (start >= 2 and text[start - 1] in "\"'" and text[start - 2] == "(" and name.isupper()):
-        return None  # only define('NAME', 'value') and setenv("NAME", "value"), not a list of names
+    if sep == "," and not (start >= 2 and text[start - 1] in "\"'" and name.isupper()
+                           and text[max(0, start - 12):start - 1].rstrip(" \t").endswith("(")):
+        return None  # only define( 'NAME', 'value' ) and setenv("NAME", "value"), not a list of names
+    expansion = text[max(0, start - 2):start] == "${"
+    if expansion and text[m.end(2):m.end(2) + 2] in (":?", ":+"):
+        return None  # ${NAME:?message}, ${NAME:+alternate}: shell expansions, not values
     if quote:
-        close = text.find(quote, m.start(5), m.start(5) + 300)
         value = text[m.start(5):close] if close > 0 else text[m.start(5):m.end(5)]
         if v.is_expression(value) and "." in value:
             return None  # "context.eval_ctx": a dotted name in a string
     env_style = False
     if not quote:
         value = text[m.start(5):m.end(5)].split("</")[0]  # <password>x</password>
+        if expansion:
+            value = value.lstrip("-=")  # ${NAME:-default}: the default is the value
         if value.startswith("!"):
             return None  # a YAML tag: password: !vault |
         env_style = sep == "=" and name.isupper() and text[m.end(2):m.start(5)].strip("\"']") == "="
         if v.is_expression(value) and not (env_style and len(value) >= 8):
             return None
+    if _K8S_NAME.fullmatch(value) and any(a.lower() in _SECRET_REFERENCES and b.lower() in ("secret", "secrets")
+                                          for a, b in zip(words, words[1:], strict=False)):
+        return None  # existingSecret: grafana-admin, existingSecretPasswordKey: redis-password name a Secret
+    if f.encodes_stand_in(value):
+        return None  # password: Y2hhbmdlbWU= (changeme in a Kubernetes Secret's data)
     if any(word in keyword for word in _PASSWORD_WORDS):
         found = v.human_password(value, lenient=not quote and env_style)
     else:
@@ -331,7 +311,7 @@ RULES: tuple[SecretRule, ...] = (
     _rule("a GitLab runner token", (), r"GR1348941[A-Za-z0-9_-]{20,80}"),
     _rule("a Bitbucket or Atlassian token", ("ATATT3", "ATCTT3", "ATBB"), r"AT(?:ATT3|CTT3|BB)[A-Za-z0-9_=-]{24,300}"),
     _rule("a Slack token", (), r"x(?:ox[abposre]|oxe\.xox[bp]|app)-[A-Za-z0-9-]{10,250}",
-          lambda m, t: "a Slack token" if sum(c.isdigit() for c in m.group(0)) >= 4 else None),
+          lambda m, t: "a Slack token" if sum(map(str.isdigit, m.group(0))) >= 4 else None),
     _rule("a Slack webhook", ("hooks.slack.com/",), r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,120}"),
     _rule("a Discord webhook", ("/api/webhooks/",), r"/api/webhooks/\d{5,25}/[A-Za-z0-9_-]{30,100}"),
     _rule("a Discord bot token", ("iscord", "ISCORD"),
@@ -377,17 +357,29 @@ RULES: tuple[SecretRule, ...] = (
     # Generic shapes: JWTs, passwords in URLs, Authorization headers.
     _rule("a JSON web token", (), r"eyJ[A-Za-z0-9_-]{8,4000}", _jwt),
     _rule("a password in a URL", ("@",),
-          r"://([^\s/?#@:\"'<>`]{0,128}):([^\s/?#@\"'<>`]{1,256})@", _url_password),
-    _rule("a key in a URL (Sentry DSN)", ("@",), r"://([0-9a-f]{32})(?::[0-9a-f]{32})?@", _url_key),
+          r"://([^\s/?#@:\"'<>`]{0,128}):([^\s/?#@\"'<>`]{1,256})@", f.url_password),
+    _rule("a key in a URL (Sentry DSN)", ("@",), r"://([0-9a-f]{32})(?::[0-9a-f]{32})?@", f.url_key),
+    # Logins in a tool's own syntax (formats.py reads the rest around the literal part).
+    _rule("a password in a database DSN", ("@tcp", "@unix"), r"@(?:tcp6?|unix)\(", f.go_dsn),
+    # host:port:database:user:password; Postgres ports have four or five digits (5432, 6432, 25060).
+    _rule("a .pgpass line", (), r":(?:[0-9]{4,5}|\*):([A-Za-z0-9_.@$*-]{1,63}):([A-Za-z0-9_.@$*-]{1,63}):", f.pgpass,
+          shapes=(":0000:", ":00000:", ":*:")),
+    _rule("a password in a connection string", ("password", "pwd"),
+          r"(?:password|pwd)[ \t]{0,5}=[ \t]{0,5}(\{[^}\n]{1,200}\}|[^;\"'`\s][^;\"'`\r\n]{0,199})", f.connection_string,
+          lower=True),
+    _rule("a Basic credential", (), r"basic[ \t]{1,9}([a-z0-9+/]{4,400}={0,2})", f.basic_credential, lower=True),
     _rule("an Authorization header", ("authorization", "bearer ", "bearer\t"),
           r"(?:authorization[\"']?\s{0,9}[:=]?\s{0,9}[\"']?(?:bearer|basic|token|digest|apikey|api-key|sso-key)?|bearer)"
           r"[ \t]{1,9}([A-Za-z0-9._~+/=:-]{8,4000})", _auth_header, lower=True),
     _rule("a registry login (docker config auth)", ('"auth"',), r"\"auth\"\s{0,9}:\s{0,9}\"([A-Za-z0-9+/=]{12,400})\"",
-          _docker_auth, lower=True),
+          f.docker_auth, lower=True),
     _rule("a kubeconfig credential", ("client-key-data", "token:"),
-          r"(?:client-key-data|\n\s{0,20}token):\s{0,9}([A-Za-z0-9+/=._-]{20,8000})", _kubeconfig, lower=True),
-    _rule("a Kubernetes Secret manifest", ("kind: secret",), r"kind:\s{0,9}secret\s{0,9}\n", _k8s_secret, lower=True),
+          r"(?:client-key-data|\n\s{0,20}token):\s{0,9}([A-Za-z0-9+/=._-]{20,8000})", f.kubeconfig, lower=True),
+    _rule("a Kubernetes Secret manifest", ("kind: secret",), r"kind:\s{0,9}secret\s{0,9}\n", f.k8s_secret, lower=True),
     _rule("a credential assignment", ASSIGNMENT_ANCHORS, ASSIGNMENT, _assignment, lower=True),
+    _rule("a secret in wp-config.php", (),
+          r"define[ \t]{0,5}\([ \t]{0,5}[\"']([a-z0-9_]{0,30}pass(?:word|wd)?|(?:secure_)?auth_(?:key|salt)|"
+          r"logged_in_(?:key|salt)|nonce_(?:key|salt))[\"'][ \t]{0,5},[ \t]{0,20}[\"']", f.php_define, lower=True),
     _rule("a credential assignment", ("value", "default"), NAMED_VALUE, _named_value, lower=True),
-    _rule("an npm registry login", ("_auth",), r"_auth[ \t]{0,5}=[ \t]{0,5}([a-z0-9+/=]{12,400})", _npm_auth, lower=True),
+    _rule("an npm registry login", ("_auth",), r"_auth[ \t]{0,5}=[ \t]{0,5}([a-z0-9+/=]{12,400})", f.npm_auth, lower=True),
 )
