@@ -1,18 +1,27 @@
 """What the streaming benches share: a fake model server in a process of its own (in the
-bench's process, its thread would hold the GIL the editor's round trips need) and a real
-Neovim configured for it."""
+bench's process, its thread would hold the GIL the editor's round trips need), a real Neovim
+configured for it, a screen attached to it (a real user has one, and a redraw then sends its
+cells), and the probe of the editor's responsiveness."""
 
 from __future__ import annotations
 
+import math
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
+
+import pynvim
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests")]
 
 from nvim_harness import Editor  # noqa: E402
+
+PROBE_EVERY = 0.005  # the probe's nvim_eval('1'), as the issue's harness sends it
 
 
 def start_server(script: str) -> tuple[subprocess.Popen, str]:
@@ -32,3 +41,60 @@ def editor_for(url: str, prefix: str) -> Editor:
     (tmp / "setup.yaml").write_text(
         f"backend:\n  o: {{type: openai, base_url: '{url}/v1', default_model: fake-model, local: true}}\n")
     return Editor(tmp, str(tmp / "setup.yaml"))
+
+
+# A screen of 160x50 cells in a process of its own: it takes every redraw and drops it.
+SCREEN = """
+import sys, threading, pynvim
+ui = pynvim.attach("socket", path=sys.argv[1])
+ui.ui_attach(160, 50, rgb=True)
+print("attached", flush=True)
+threading.Thread(target=lambda: (sys.stdin.read(), ui.async_call(ui.stop_loop)), daemon=True).start()
+ui.run_loop(None, lambda *a: None)
+"""
+
+
+class Screen:
+    def __init__(self, address: str):
+        self.proc = subprocess.Popen([sys.executable, "-c", SCREEN, address], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "attached":
+            raise RuntimeError("the screen did not attach")
+
+    def close(self) -> None:
+        stop_server(self.proc)
+
+
+class Probe:
+    """nvim_eval('1') every 5 ms over a channel of its own, timed; `between(t0, t1)` gives the
+    round trips sent in that span (perf_counter seconds). Stops by itself after `limit` s."""
+
+    def __init__(self, address: str, limit: float = 600):
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._nvim = pynvim.attach("socket", path=address)
+        self._deadline = time.monotonic() + limit
+        self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and time.monotonic() < self._deadline:
+            t0 = time.perf_counter()
+            self._nvim.eval("1")
+            self.samples.append((t0, time.perf_counter() - t0))
+            self._stop.wait(max(0.0, PROBE_EVERY - (time.perf_counter() - t0)))
+
+    def between(self, start: float, end: float) -> list[float]:
+        return [rtt for t, rtt in self.samples if start <= t <= end]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._nvim.close()
+
+
+def p99(values: list[float]) -> float:
+    """The 99th percentile; NaN when there is no sample (a stream that ended before the first)."""
+    if not values:
+        return math.nan
+    return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) >= 2 else values[0]

@@ -39,11 +39,16 @@ def main() -> None:
         f.write("| benchmark | figure | spread | baseline (same run) | ratio | goal | met |\n"
                 "|---|---|---|---|---|---|---|\n")
         for r in results:
+            if "note" in r:
+                continue
             figure = r.get("figure") or f"{r['stat']} {ms(r['value_ms'])}"
             spread = r.get("spread") or f"{ms(r['min_ms'])}–{ms(r['max_ms'])}"
             baseline = r.get("baseline_figure") or f"{r['baseline']} {ms(r['baseline_ms'])}"
             f.write(f"| {r['name']} | {figure} | {spread} | {baseline} | {r['ratio']:.1f}x | {r['goal']} | "
                     f"{'—' if r['goal'].startswith('(') else 'yes' if r['met'] else 'no'} |\n")
+        notes = [r["note"] for r in results if "note" in r]
+        if notes:
+            f.write("\n" + "".join(f"- {note}\n" for note in notes))
     print(f"written: {out}")
 
 
