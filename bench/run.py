@@ -10,13 +10,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ask_apply  # noqa: E402
 import cold  # noqa: E402
 import cost  # noqa: E402
+import highlight  # noqa: E402
 import memory  # noqa: E402
 import privacy  # noqa: E402
 import route  # noqa: E402
 import startup  # noqa: E402
 import stream  # noqa: E402
 
-BENCHMARKS = [stream, startup, cold, memory, ask_apply, route, privacy, cost]
+BENCHMARKS = [stream, highlight, startup, cold, memory, ask_apply, route, privacy, cost]
 
 
 def ms(value: float) -> str:
