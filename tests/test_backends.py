@@ -1,4 +1,5 @@
-"""Both backends over real HTTP on loopback: streams, usage, and every error a user sees."""
+"""Both backends over real HTTP on loopback: streams, usage, and every error a user sees, on both
+HTTP transports (aiohttp's once the host has loaded it, httpx's own before or without it)."""
 
 import asyncio
 import socket
@@ -8,10 +9,20 @@ import time
 import pytest
 
 from fakeservers import free_port, go_time
-from hybrid_core.backends import ChatRequest, Delta, Finish, Usage, make_backend
+from hybrid_core.backends import ChatRequest, Delta, Finish, Usage, make_backend, transport
 from hybrid_core.backends.ollama import seconds_until
 from hybrid_core.config import BackendConfig
 from hybrid_core.errors import AuthError, ConnectError, ModelNotFoundError, RateLimitError, ServerError, StreamError
+
+
+@pytest.fixture(autouse=True, params=["aiohttp", "httpx"])
+def http_transport(request, monkeypatch):
+    """Every test here runs on aiohttp's transport and on httpx's own: a user reads the same."""
+    if request.param == "httpx":
+        monkeypatch.setattr(transport, "_fast", None)
+    elif not transport.load():
+        pytest.skip("httpx-aiohttp is not installed (make install adds it)")
+    return request.param
 
 
 def backend(kind, url, *, key=None, local=True, name=None, read_timeout=10.0):

@@ -1,5 +1,6 @@
 """The chat in a real embedded Neovim against loopback servers speaking both protocols."""
 
+import importlib.util
 import time
 
 import pytest
@@ -213,6 +214,10 @@ def test_checkhealth_reports_backends_and_never_the_key(editor, ollama, openai):
     text = "\n".join(ed.nvim.current.buffer[:])
     assert "- ✅ OK Neovim 0." in text
     assert "Python 3" in text and "pynvim 0.6" in text and "httpx 0.28" in text and "PyYAML 6" in text and "msgpack 1." in text
+    if importlib.util.find_spec("httpx_aiohttp"):
+        assert "- ✅ OK answers stream through aiohttp 3." in text
+    else:
+        assert "- ⚠️ WARNING httpx-aiohttp is not installed" in text and "make install" in text
     assert "- ✅ OK valid" in text
     assert "data_dir is writable" in text and "0 saved chats" in text
     assert f"ollama (local, ollama) at {ollama.url} answers" in text

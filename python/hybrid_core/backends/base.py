@@ -55,6 +55,7 @@ from ..errors import (
 from ..redact import clipped
 from ..streams import BodyDecoder, StreamFormatError, TextRepair
 from .http_helpers import MAX_ERROR_BODY, drain, error_text, message_of, retry_after_seconds, safe_url, tls_for
+from .transport import Transport
 
 __all__ = ["MAX_ERROR_BODY", "Backend", "ChatRequest", "Delta", "Event", "Finish", "Usage", "answer_text", "drain",
            "error_text", "message_of", "retry_after_seconds", "safe_url", "tls_for"]
@@ -125,13 +126,12 @@ class Backend:
             timeout=httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout, write=30.0, pool=cfg.connect_timeout),
             # Only the encodings BodyDecoder reads a piece at a time (httpx would add br/zstd if installed).
             headers={"Accept-Encoding": "gzip, deflate", **self.auth_headers()},
-            verify=tls_for(cfg.base_url),
             # A local backend never follows a redirect: it could carry the request, secrets and all,
             # off this machine. Cloud APIs may redirect within their service (httpx drops the key
             # on a redirect to another host).
             follow_redirects=not cfg.local,
             trust_env=False,
-            transport=transport,
+            transport=transport or Transport(tls_for(cfg.base_url)),  # aiohttp's once loaded (transport.py)
         )
 
     def auth_headers(self) -> dict:
