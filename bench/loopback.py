@@ -1,15 +1,21 @@
 """What the streaming benches share: a fake model server in a process of its own (in the
 bench's process, its thread would hold the GIL the editor's round trips need), a real Neovim
-configured for it, a screen attached to it (a real user has one, and a redraw then sends its
-cells), and the probe of the editor's responsiveness."""
+configured for it, Neovim's terminal UI attached to it (a real user has one, and a redraw then
+draws its cells), and the probe of the editor's responsiveness."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import math
+import os
+import pty
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from pathlib import Path
@@ -19,7 +25,7 @@ import pynvim
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests")]
 
-from nvim_harness import Editor  # noqa: E402
+from nvim_harness import Editor, nvim_binary  # noqa: E402
 
 PROBE_EVERY = 0.005  # the probe's nvim_eval('1'), as the issue's harness sends it
 
@@ -43,26 +49,38 @@ def editor_for(url: str, prefix: str) -> Editor:
     return Editor(tmp, str(tmp / "setup.yaml"))
 
 
-# A screen of 160x50 cells in a process of its own: it takes every redraw and drops it.
-SCREEN = """
-import sys, threading, pynvim
-ui = pynvim.attach("socket", path=sys.argv[1])
-ui.ui_attach(160, 50, rgb=True)
-print("attached", flush=True)
-threading.Thread(target=lambda: (sys.stdin.read(), ui.async_call(ui.stop_loop)), daemon=True).start()
-ui.run_loop(None, lambda *a: None)
-"""
-
-
 class Screen:
+    """Neovim's own terminal UI (`nvim --remote-ui`) attached to the editor, drawing 160x50 cells
+    into a pseudo-terminal whose output is read and dropped: a redraw costs what it costs a user."""
+
     def __init__(self, address: str):
-        self.proc = subprocess.Popen([sys.executable, "-c", SCREEN, address], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        if self.proc.stdout.readline().strip() != "attached":
-            raise RuntimeError("the screen did not attach")
+        self._master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+        self.proc = subprocess.Popen([nvim_binary(), "--remote-ui", "--server", address], stdin=slave, stdout=slave,
+                                     stderr=slave, env={**os.environ, "TERM": "xterm-256color"}, close_fds=True)
+        os.close(slave)
+        self._reader = threading.Thread(target=self._drain, name="screen", daemon=True)
+        self._reader.start()
+        nvim = pynvim.attach("socket", path=address)
+        try:
+            deadline = time.monotonic() + 10
+            while not nvim.api.list_uis():
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the terminal UI did not attach")
+                time.sleep(0.02)
+        finally:
+            nvim.close()
+
+    def _drain(self) -> None:
+        with contextlib.suppress(OSError):
+            while os.read(self._master, 65536):
+                pass
 
     def close(self) -> None:
-        stop_server(self.proc)
+        self.proc.terminate()
+        self.proc.wait(10)
+        os.close(self._master)
+        self._reader.join(5)
 
 
 class Probe:
