@@ -32,18 +32,30 @@ def test_the_first_answer_goes_on_httpxs_own_and_later_ones_on_aiohttp(openai, s
     assert [r["json"]["messages"][-1]["content"] for r in openai.chat_requests()] == ["go", "go"]
 
 
-def test_without_httpx_aiohttp_answers_stream_on_httpxs_own(openai, start_engine, monkeypatch):
+def failing_import(monkeypatch, error):
     import builtins
 
     real_import = builtins.__import__
 
-    def no_aiohttp(name, *args, **kw):
+    def importer(name, *args, **kw):
         if name == "httpx_aiohttp":
-            raise ImportError("No module named 'httpx_aiohttp'")
+            raise error
         return real_import(name, *args, **kw)
 
     monkeypatch.setattr(transport, "_fast", None)
-    monkeypatch.setattr(builtins, "__import__", no_aiohttp)
+    monkeypatch.setattr(transport, "_why_not", transport._why_not)  # (put back after the test)
+    monkeypatch.setattr(builtins, "__import__", importer)
+
+
+def test_a_broken_httpx_aiohttp_leaves_httpxs_own_in_use(monkeypatch):
+    failing_import(monkeypatch, AttributeError("module 'aiohttp' has no attribute 'ClientTimeout'"))
+    assert transport.load() is False
+    assert transport.in_use() == ("httpx's own (httpx-aiohttp could not be loaded: AttributeError: module 'aiohttp' "
+                                  "has no attribute 'ClientTimeout')")
+
+
+def test_without_httpx_aiohttp_answers_stream_on_httpxs_own(openai, start_engine, monkeypatch):
+    failing_import(monkeypatch, ImportError("No module named 'httpx_aiohttp'"))
     assert transport.load() is False
     assert transport.in_use() == "httpx's own (httpx-aiohttp is not installed)"
     eng, sink, _ = start_engine(config(openai.url))

@@ -131,7 +131,8 @@ class Backend:
             # on a redirect to another host).
             follow_redirects=not cfg.local,
             trust_env=False,
-            transport=transport or Transport(tls_for(cfg.base_url)),  # aiohttp's once loaded (transport.py)
+            # httpx's own, then aiohttp's once the host has loaded it (transport.py)
+            transport=transport if transport is not None else Transport(tls_for(cfg.base_url)),
         )
 
     def auth_headers(self) -> dict:

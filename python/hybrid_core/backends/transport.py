@@ -38,6 +38,10 @@ def load() -> bool:
             _why_not = "httpx-aiohttp is not installed"
             log.info("HTTP: httpx's own transport: %s", _why_not)
             return False
+        except Exception as e:  # a broken install: streaming still works, more slowly
+            _why_not = f"httpx-aiohttp could not be loaded: {type(e).__name__}: {e}"
+            log.warning("HTTP: httpx's own transport: %s", _why_not)
+            return False
         _fast = httpx_aiohttp
         log.info("HTTP: aiohttp's transport is loaded")
     return True
