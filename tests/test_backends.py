@@ -238,3 +238,33 @@ def test_ollama_unload_times_with_nanoseconds_and_zones_are_read():
     assert seconds_until("2024-06-04T14:38:31.83753-07:00") < 0
     assert seconds_until("2318-01-01T00:00:00Z") > 1e9  # keep_alive -1: kept loaded
     assert seconds_until("not a time") is None and seconds_until(None) is None
+
+
+@pytest.mark.parametrize("kind", ["ollama", "openai"])
+def test_tokens_read_together_go_on_together_and_text_before_an_error_is_kept(request, kind):
+    # 200 tokens in one network read used to make 200 trips through the engine (a Delta each);
+    # they go on as one piece per batch now, and the text read before an in-band error still
+    # reaches the user ahead of the error.
+    server = request.getfixturevalue(kind)
+    words = [f"w{i} " for i in range(200)]
+    if kind == "openai":
+        events = [b'data: {"choices": [{"index": 0, "delta": {"content": "%s"}}]}\n\n' % w.encode() for w in words]
+        error = b'data: {"error": {"message": "Upstream provider error"}}\n\n'
+    else:
+        events = [b'{"message": {"role": "assistant", "content": "%s"}, "done": false}\n' % w.encode() for w in words]
+        error = b'{"error": "Upstream provider error"}\n'
+    server.raw_stream = [b"".join(events) + error]  # one write: one read
+    b = backend(kind, server.url + ("/v1" if kind == "openai" else ""))
+    got = []
+
+    async def run():
+        try:
+            async for event in b.stream_chat(ChatRequest("fake-model", [{"role": "user", "content": "hi"}])):
+                got.append(event)
+        finally:
+            await b.aclose()
+
+    with pytest.raises(StreamError, match="Upstream provider error"):
+        asyncio.run(run())
+    assert text_of(got) == "".join(words)
+    assert len(got) <= 200 // 16 + 1

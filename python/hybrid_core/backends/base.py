@@ -35,7 +35,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -58,7 +58,7 @@ from .http_helpers import MAX_ERROR_BODY, drain, error_text, message_of, retry_a
 from .transport import Transport
 
 __all__ = ["MAX_ERROR_BODY", "Backend", "ChatRequest", "Delta", "Event", "Finish", "Usage", "answer_text", "drain",
-           "error_text", "message_of", "retry_after_seconds", "safe_url", "tls_for"]
+           "error_text", "joined", "message_of", "retry_after_seconds", "safe_url", "tls_for"]
 
 MAX_JSON_BODY = 16 * 1024 * 1024  # a model list, /api/show: a few hundred KB at most
 TURN_SECONDS = 0.004  # a stream being decoded gives the loop a turn at least this often
@@ -93,6 +93,27 @@ class Finish:
 
 
 Event = Delta | Usage | Finish
+
+
+def joined(events: Iterable[Event]) -> Iterator[Event]:
+    """`events` with each run of Deltas joined into one: a network read's tokens go on as one piece
+    of text, not one trip through the engine each. Text read before a failure goes on first."""
+    text: list[str] = []
+    try:
+        for event in events:
+            if isinstance(event, Delta):
+                text.append(event.text)
+                continue
+            if text:
+                yield Delta("".join(text))
+                text = []
+            yield event
+    except Exception:
+        if text:
+            yield Delta("".join(text))
+        raise
+    if text:
+        yield Delta("".join(text))
 
 
 async def answer_text(backend, req: ChatRequest, enough=None) -> str:
