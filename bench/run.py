@@ -10,13 +10,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ask_apply  # noqa: E402
 import cold  # noqa: E402
 import cost  # noqa: E402
+import highlight  # noqa: E402
 import memory  # noqa: E402
 import privacy  # noqa: E402
 import route  # noqa: E402
 import startup  # noqa: E402
 import stream  # noqa: E402
 
-BENCHMARKS = [stream, startup, cold, memory, ask_apply, route, privacy, cost]
+BENCHMARKS = [stream, highlight, startup, cold, memory, ask_apply, route, privacy, cost]
 
 
 def ms(value: float) -> str:
@@ -39,11 +40,16 @@ def main() -> None:
         f.write("| benchmark | figure | spread | baseline (same run) | ratio | goal | met |\n"
                 "|---|---|---|---|---|---|---|\n")
         for r in results:
+            if "note" in r:
+                continue
             figure = r.get("figure") or f"{r['stat']} {ms(r['value_ms'])}"
             spread = r.get("spread") or f"{ms(r['min_ms'])}–{ms(r['max_ms'])}"
             baseline = r.get("baseline_figure") or f"{r['baseline']} {ms(r['baseline_ms'])}"
             f.write(f"| {r['name']} | {figure} | {spread} | {baseline} | {r['ratio']:.1f}x | {r['goal']} | "
                     f"{'—' if r['goal'].startswith('(') else 'yes' if r['met'] else 'no'} |\n")
+        notes = [r["note"] for r in results if "note" in r]
+        if notes:
+            f.write("\n" + "".join(f"- {note}\n" for note in notes))
     print(f"written: {out}")
 
 

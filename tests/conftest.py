@@ -11,6 +11,11 @@ from fakeservers import OllamaServer, OpenAIServer  # noqa: E402
 
 
 def pytest_configure(config):
+    # Requests in this process go through the transport the host settles on: aiohttp's when
+    # httpx-aiohttp is installed (the host loads it once idle; see backends/transport.py).
+    from hybrid_core.backends import transport
+
+    transport.load()
     config.addinivalue_line("markers", "in_memory: the ollama and openai fakes answer through an httpx.MockTransport, "
                                        "with no socket (for tests that only need a canned answer and the request)")
 

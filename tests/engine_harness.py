@@ -12,11 +12,13 @@ class Sink:
     def __init__(self):
         self.events = []
         self.pushes = 0
+        self.pushed_at: list[tuple[float, list[dict]]] = []  # (monotonic time, the batch) per push
         self.lock = threading.Lock()
 
     def __call__(self, batch):
         with self.lock:
             self.pushes += 1
+            self.pushed_at.append((time.monotonic(), batch))
             self.events.extend(batch)
 
     def of(self, kind):

@@ -1,4 +1,5 @@
-"""Both backends over real HTTP on loopback: streams, usage, and every error a user sees."""
+"""Both backends over real HTTP on loopback: streams, usage, and every error a user sees, on both
+HTTP transports (aiohttp's once the host has loaded it, httpx's own before or without it)."""
 
 import asyncio
 import socket
@@ -8,10 +9,20 @@ import time
 import pytest
 
 from fakeservers import free_port, go_time
-from hybrid_core.backends import ChatRequest, Delta, Finish, Usage, make_backend
+from hybrid_core.backends import ChatRequest, Delta, Finish, Usage, make_backend, transport
 from hybrid_core.backends.ollama import seconds_until
 from hybrid_core.config import BackendConfig
 from hybrid_core.errors import AuthError, ConnectError, ModelNotFoundError, RateLimitError, ServerError, StreamError
+
+
+@pytest.fixture(autouse=True, params=["aiohttp", "httpx"])
+def http_transport(request, monkeypatch):
+    """Every test here runs on aiohttp's transport and on httpx's own: a user reads the same."""
+    if request.param == "httpx":
+        monkeypatch.setattr(transport, "_fast", None)
+    elif not transport.load():
+        pytest.skip("httpx-aiohttp is not installed (make install adds it)")
+    return request.param
 
 
 def backend(kind, url, *, key=None, local=True, name=None, read_timeout=10.0):
@@ -227,3 +238,33 @@ def test_ollama_unload_times_with_nanoseconds_and_zones_are_read():
     assert seconds_until("2024-06-04T14:38:31.83753-07:00") < 0
     assert seconds_until("2318-01-01T00:00:00Z") > 1e9  # keep_alive -1: kept loaded
     assert seconds_until("not a time") is None and seconds_until(None) is None
+
+
+@pytest.mark.parametrize("kind", ["ollama", "openai"])
+def test_tokens_read_together_go_on_together_and_text_before_an_error_is_kept(request, kind):
+    # 200 tokens in one network read used to make 200 trips through the engine (a Delta each);
+    # they go on as one piece per batch now, and the text read before an in-band error still
+    # reaches the user ahead of the error.
+    server = request.getfixturevalue(kind)
+    words = [f"w{i} " for i in range(200)]
+    if kind == "openai":
+        events = [b'data: {"choices": [{"index": 0, "delta": {"content": "%s"}}]}\n\n' % w.encode() for w in words]
+        error = b'data: {"error": {"message": "Upstream provider error"}}\n\n'
+    else:
+        events = [b'{"message": {"role": "assistant", "content": "%s"}, "done": false}\n' % w.encode() for w in words]
+        error = b'{"error": "Upstream provider error"}\n'
+    server.raw_stream = [b"".join(events) + error]  # one write: one read
+    b = backend(kind, server.url + ("/v1" if kind == "openai" else ""))
+    got = []
+
+    async def run():
+        try:
+            async for event in b.stream_chat(ChatRequest("fake-model", [{"role": "user", "content": "hi"}])):
+                got.append(event)
+        finally:
+            await b.aclose()
+
+    with pytest.raises(StreamError, match="Upstream provider error"):
+        asyncio.run(run())
+    assert text_of(got) == "".join(words)
+    assert len(got) <= 200 // 16 + 1

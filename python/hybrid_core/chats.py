@@ -1,6 +1,6 @@
 """The chats: one turn at a time per chat (decide, keep a sensitive chat local for good, ask
-before spending past the budget, stream, save every record as it comes), :HybridRetry, and
-the saved chats the editor reopens, lists and deletes.
+before spending past the budget, stream, save every record as it comes and an answer's text once
+per flush), :HybridRetry, and the saved chats the editor reopens, lists and deletes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .errors import HybridError
 from .inflight import InFlight
 from .learning import Learning
 from .live_config import LiveConfig
-from .outbox import without_none
+from .outbox import FLUSH_INTERVAL, without_none
 from .routing import Decision
 from .saved_chats import ChatStore, valid_id
 from .selection import Selection
@@ -103,12 +103,22 @@ class Chats:
         self.push_state()
 
         said: list[str] = []
+        unsaved: list[str] = []  # text not yet handed to the store: one record per flush, not per token
+        loop = asyncio.get_running_loop()
+
+        def save_text():
+            if unsaved:
+                self._save(chat_id, {"t": "text", "text": "".join(unsaved)})
+                unsaved.clear()
 
         def on_text(text):
             said.append(text)  # joined once at the end: += on a growing answer is quadratic
-            self._save(chat_id, {"t": "text", "text": text})
+            unsaved.append(text)
+            if len(unsaved) == 1:
+                loop.call_later(FLUSH_INTERVAL, save_text)
 
         def on_switch(d: Decision):
+            save_text()
             turn.backend, turn.model = d.backend, d.model
             self._turn_start(chat_id, d)
 
@@ -116,6 +126,7 @@ class Chats:
         try:
             result = await self.dispatch.routed(chat_id, decision, messages, on_text, on_switch, conv)
         finally:
+            save_text()
             turn.answer = "".join(said)
         if result.status == "cancelled" and self.inflight.closing:
             result.status, result.message = "interrupted", "Neovim closed while this answer streamed"

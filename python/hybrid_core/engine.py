@@ -25,7 +25,7 @@ import httpx
 
 from .accounting import Accountant
 from .asks import Asks
-from .backends import safe_url
+from .backends import safe_url, transport
 from .backends.pool import BackendPool
 from .chats import Chats
 from .config import Config, default_config_path, display_path
@@ -50,6 +50,8 @@ from .servers import ManagedServer
 from .stats_report import stats_report
 
 log = logging.getLogger("hybrid")
+
+FAST_TRANSPORT_AFTER = 1.0  # seconds after the start, and then of quiet, before aiohttp is imported
 
 
 class Engine:
@@ -215,6 +217,15 @@ class Engine:
         self.selection.restore(self._restore)
         self.live.mark_ready(self.loop)
         self._push_state()
+        self.loop.call_later(FAST_TRANSPORT_AFTER, self._load_fast_transport)
+
+    def _load_fast_transport(self) -> None:
+        """aiohttp's HTTP transport, imported off the loop once no request runs: the first answer
+        does not wait for the import (backends/transport.py)."""
+        if self.inflight.busy:
+            self.loop.call_later(FAST_TRANSPORT_AFTER, self._load_fast_transport)
+        else:
+            self._spawn(asyncio.to_thread(transport.load))
 
     async def _check_data_dir(self) -> None:
         """A data_dir that is a file or cannot be written is said once; chatting goes on without saving."""

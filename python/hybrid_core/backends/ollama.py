@@ -11,7 +11,7 @@ import httpx
 from ..context import ollama_num_ctx
 from ..errors import ModelNotFoundError, StreamError
 from ..streams import NDJSONDecoder
-from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, safe_url
+from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, joined, safe_url
 
 
 class OllamaBackend(Backend):
@@ -49,12 +49,11 @@ class OllamaBackend(Backend):
             batches = self.chunks(resp, url, decoder)
             try:
                 async for items in batches:
-                    for obj in items:
-                        for event in self._events(obj):
-                            yield event
-                            if isinstance(event, Finish):
-                                await drain(batches)
-                                return
+                    for event in joined(e for obj in items for e in self._events(obj)):
+                        yield event
+                        if isinstance(event, Finish):
+                            await drain(batches)
+                            return
             except (httpx.ReadError, httpx.RemoteProtocolError):
                 return  # cut mid-stream: the caller sees no Finish, i.e. incomplete
             for obj in decoder.close():

@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 
 from ..caching import mark_cache
 from ..errors import StreamError
 from ..streams import SSEDecoder
-from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, message_of
+from .base import Backend, ChatRequest, Delta, Event, Finish, Usage, drain, joined, message_of
+
+
+@dataclass
+class _End:
+    """How a stream said it ended: the finish_reason seen, and whether [DONE] came."""
+
+    reason: str | None = None
+    done: bool = False
 
 
 class OpenAIBackend(Backend):
@@ -44,26 +53,36 @@ class OpenAIBackend(Backend):
                 # Some proxies answer errors as plain JSON with status 200.
                 said = self.said(await self.read_body(resp))
                 raise StreamError(self.name, f"expected a stream, got JSON: {said}")
-            reason = None
+            end = _End()
             batches = self.chunks(resp, url, SSEDecoder())
             try:
                 async for items in batches:
-                    for sse in items:
-                        if not sse.data.strip():
-                            continue
-                        if sse.data.strip() == "[DONE]":
-                            yield Finish(reason or "stop")
-                            await drain(batches)
-                            return
-                        for event in self._events(sse.event, sse.data):
-                            if isinstance(event, Finish):
-                                reason = event.reason
-                            else:
-                                yield event
+                    for event in joined(self._batch(items, end)):
+                        yield event
+                    if end.done:
+                        yield Finish(end.reason or "stop")
+                        await drain(batches)
+                        return
             except (httpx.ReadError, httpx.RemoteProtocolError):
                 pass  # cut mid-stream: complete only if a finish_reason came
-            if reason is not None:
-                yield Finish(reason)
+            if end.reason is not None:
+                yield Finish(end.reason)
+
+    def _batch(self, items, end: _End):
+        """The events of a batch of SSE events, up to [DONE]; a finish_reason is kept in `end`
+        (it is said once the stream ends: a usage chunk may follow it)."""
+        for sse in items:
+            data = sse.data.strip()
+            if not data:
+                continue
+            if data == "[DONE]":
+                end.done = True
+                return
+            for event in self._events(sse.event, sse.data):
+                if isinstance(event, Finish):
+                    end.reason = event.reason
+                else:
+                    yield event
 
     def _events(self, event_name: str, data: str):
         try:
