@@ -48,7 +48,9 @@ def main() -> dict:
     server.reply = "```python\n" + "\n".join(f"value_{i} = {i * 2}" for i in range(LINES)) + "\n```"
     server.chunk_size = 4096
     tmp = Path(tempfile.mkdtemp())
-    (tmp / "setup.yaml").write_text(f"backend:\n  o: {{type: ollama, base_url: '{server.url}', default_model: fake-model}}\n")
+    # 10,000 lines are ~51k tokens: a window that holds them (a smaller one is refused before sending).
+    (tmp / "setup.yaml").write_text(f"backend:\n  o: {{type: ollama, base_url: '{server.url}', "
+                                    "default_model: fake-model, context_window: 131072}\n")
     ed = Editor(tmp, str(tmp / "setup.yaml"))
     try:
         ed.lua(INSTRUMENT)
