@@ -8,7 +8,10 @@ M.choice = nil -- the backend, models and preset the user chose: kept when the h
 local waiting = {}
 
 -- Statuslines are redrawn only for the current window unless asked: every window shows ours.
-local function redraw_statuslines() pcall(vim.cmd, 'redrawstatus!') end
+local function redraw_statuslines()
+  if vim.api.nvim__redraw then return pcall(vim.api.nvim__redraw, { statusline = true }) end
+  pcall(vim.cmd, 'redrawstatus!')
+end
 
 function M.update(state)
   M.current = state
