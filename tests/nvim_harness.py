@@ -167,3 +167,15 @@ _CLASSIFIER_NOTE = re.compile(r" \((?:0\.\d\d|classifier unsure: 0\.\d\d)\)|; un
 def plain(header: str) -> str:
     """A header or reason without the classifier's confidence: `complex debugging (0.86)` -> `complex debugging`."""
     return _CLASSIFIER_NOTE.sub("", header)
+
+
+def review(ed) -> list[str]:
+    """The :HybridAsk review as the user sees it: header and proposed lines (virtual lines)."""
+    return ed.lua("""
+        local ns = vim.api.nvim_get_namespaces().hybrid_ask
+        if not ns then return {} end
+        local out = {}
+        for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
+          for _, vl in ipairs(m[4].virt_lines or {}) do table.insert(out, vl[1][1]) end
+        end
+        return out""")

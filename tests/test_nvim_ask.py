@@ -2,6 +2,8 @@
 
 import pytest
 
+from nvim_harness import review
+
 pytestmark = pytest.mark.nvim
 
 CODE = ["import os", "", "def f(x):", "    return x+1", "", "print(f(1))"]
@@ -21,19 +23,6 @@ def ed(editor, ollama):
     e.cmd("file demo.py")
     e.cmd("set nomodified")
     return e
-
-
-def review(ed):
-    """The review as the user sees it: header and proposed lines (virtual lines)."""
-    marks = ed.lua("""
-        local ns = vim.api.nvim_get_namespaces().hybrid_ask
-        if not ns then return {} end
-        local out = {}
-        for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
-          for _, vl in ipairs(m[4].virt_lines or {}) do table.insert(out, vl[1][1]) end
-        end
-        return out""")
-    return marks
 
 
 def wait_review(ed):

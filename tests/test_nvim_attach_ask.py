@@ -4,6 +4,7 @@ with the same privacy; a code block of an answer applies through the :HybridAsk 
 import pytest
 
 from configs import two_sides
+from nvim_harness import review
 
 pytestmark = pytest.mark.nvim
 
@@ -55,17 +56,6 @@ def test_the_picker_key_writes_attachments_into_the_message(editor, ollama, proj
     assert '<attachment name="#file:names.txt" path="names.txt">' in content
     assert '<attachment name="#buffer:names.txt" path="names.txt"' in content
     assert '<attachment name="#diagnostics" path="demo.py">\n(no diagnostics in demo.py)' in content
-
-
-def review(ed):
-    return ed.lua("""
-        local ns = vim.api.nvim_get_namespaces().hybrid_ask
-        if not ns then return {} end
-        local out = {}
-        for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
-          for _, vl in ipairs(m[4].virt_lines or {}) do table.insert(out, vl[1][1]) end
-        end
-        return out""")
 
 
 def test_hybrid_ask_takes_attachments_in_its_instruction_with_their_privacy(editor, ollama, openai, project):
