@@ -3,6 +3,7 @@ an unrelated one; it is kept in data_dir across restarts; privacy is never learn
 
 import pytest
 
+from configs import two_sides
 from hybrid_core.corrections import Corrections
 from hybrid_core.routing import RouteRequest
 from test_routing import router
@@ -50,10 +51,7 @@ def test_privacy_is_never_learned_away(tmp_path):
 @pytest.mark.in_memory
 def test_at_cloud_in_a_chat_teaches_the_router(tmp_path, ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
-    config = ("defaults: {backend: auto}\nbackend:\n"
-              f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
-              f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
-    eng, sink, _ = start_engine(config)
+    eng, sink, _ = start_engine(two_sides(ollama.url, openai.url))
     assert eng.route(PARAPHRASE)["side"] == "local"
     eng.chat_send("c", "@cloud " + ASKED)
     sink.wait(lambda s: s.of("turn_end"))
@@ -68,10 +66,7 @@ def test_at_cloud_in_a_chat_teaches_the_router(tmp_path, ollama, openai, monkeyp
 def test_switching_side_right_after_an_answer_teaches_the_router(ollama, openai, monkeypatch, start_engine):
     # Auto routing answered locally; the user switched to the cloud backend: that overrules it.
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
-    config = ("defaults: {backend: auto}\nbackend:\n"
-              f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
-              f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
-    eng, sink, _ = start_engine(config)
+    eng, sink, _ = start_engine(two_sides(ollama.url, openai.url))
     eng.chat_send("c", ASKED)
     sink.wait(lambda s: s.of("turn_end"))
     assert len(ollama.chat_requests()) == 1
@@ -94,10 +89,7 @@ def test_switching_side_right_after_an_answer_teaches_the_router(ollama, openai,
 @pytest.mark.in_memory
 def test_a_switch_after_a_failed_or_sensitive_answer_is_not_a_correction(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
-    config = ("defaults: {backend: auto}\nretry: {attempts: 1}\nbackend:\n"
-              f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
-              f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
-    eng, sink, _ = start_engine(config)
+    eng, sink, _ = start_engine(two_sides(ollama.url, openai.url, "retry: {attempts: 1}\n"))
     eng.chat_send("c", "what does DB_PASSWORD=Summer2024! do in this env file")
     sink.wait(lambda s: len(s.of("turn_end")) == 1)
     eng.set_backend("groq")
@@ -114,10 +106,7 @@ def test_a_switch_after_a_failed_or_sensitive_answer_is_not_a_correction(ollama,
 @pytest.mark.in_memory
 def test_a_retry_on_the_other_side_teaches_only_after_an_answer_that_came(ollama, openai, monkeypatch, start_engine):
     monkeypatch.setenv("GROQ_API_KEY", "test-key")
-    config = ("defaults: {backend: auto}\nretry: {attempts: 1}\nbackend:\n"
-              f"  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
-              f"  groq: {{type: openai, base_url: '{openai.url}/v1', default_model: fake-model, local: false}}\n")
-    eng, sink, _ = start_engine(config)
+    eng, sink, _ = start_engine(two_sides(ollama.url, openai.url, "retry: {attempts: 1}\n"))
     openai.mode = "status"  # @cloud with the cloud down fails; retrying locally says the server was down
     eng.chat_send("c", "@cloud " + ASKED)
     sink.wait(lambda s: len(s.of("turn_end")) == 1)
