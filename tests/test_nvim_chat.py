@@ -152,6 +152,7 @@ def test_incomplete_stream_is_marked(editor, ollama):
 def test_nothing_listening_error_in_chat_and_notify(editor):
     port = free_port()
     ed = editor(f"backend:\n  ollama: {{type: ollama, base_url: 'http://127.0.0.1:{port}', default_model: m}}\n")
+    watch = ed.watch_messages(80, 24)
     ed.cmd("HybridChat hi")
     lines = ed.wait_answer()
     expected = f"ollama: nothing answers at http://127.0.0.1:{port} — is 'ollama serve' running? — :HybridRetry tries again"
@@ -160,6 +161,8 @@ def test_nothing_listening_error_in_chat_and_notify(editor):
     [notice] = ed.messages("error")
     columns = ed.lua("return vim.o.columns")
     assert ("(hybrid) " + expected).startswith(notice.rstrip("…")) and len(notice) < columns
+    time.sleep(0.3)  # (the screen shows it)
+    assert watch.prompts == []
     assert f"nothing answers at http://127.0.0.1:{port}" in notice or len(expected) > columns
 
 

@@ -8,12 +8,15 @@ function M.notify(msg, level)
   vim.notify('(hybrid) ' .. msg, level or vim.log.levels.INFO)
 end
 
---- `msg` cut to one screen line beside the prefix and 'showcmd' (no hit-enter prompt), for a
---- message whose whole text is on screen elsewhere (a chat's error line).
+--- `msg` cut to the room the message line has beside 'showcmd' and 'ruler' (v:echospace; more
+--- raises a hit-enter prompt), for a message whose whole text is on screen elsewhere (a chat's
+--- error line).
 function M.fit(msg)
-  local room = vim.o.columns - 12
+  local room = vim.v.echospace - #'(hybrid) '
   if vim.fn.strdisplaywidth(msg) <= room then return msg end
-  return vim.fn.strcharpart(msg, 0, room - 1) .. '…'
+  local cut = vim.fn.strcharpart(msg, 0, room - 1)
+  while vim.fn.strdisplaywidth(cut) > room - 1 do cut = vim.fn.strcharpart(cut, 0, vim.fn.strchars(cut) - 1) end
+  return cut .. '…'
 end
 
 function M.error(msg) M.notify(msg, vim.log.levels.ERROR) end
