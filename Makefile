@@ -24,9 +24,11 @@ helptags:
 	@if command -v $(NVIM) >/dev/null 2>&1; then $(NVIM) --headless -u NONE -i NONE -n -c 'helptags doc' -c 'qa!'; \
 	else echo "make: no $(NVIM) on PATH, so no doc/tags: run :helptags ALL in Neovim for :help hybrid"; fi
 
-# doc/hybrid.txt's setup.yaml tables, written from the config schema (python/hybrid_core/config/schema.py).
+# doc/hybrid.txt's setup.yaml tables, written from the config schema (python/hybrid_core/config/schema.py),
+# and its setup() options, from their schema (lua/hybrid/options.lua).
 helpdoc: $(VENV)/.runtime
 	$(PY) scripts/gen_config_help.py
+	$(NVIM) -l scripts/gen_help_setup.lua
 
 # The plugin's own modules compiled ahead, so the host's first start does not compile them
 # (~40 ms); Python would cache them itself, except where PYTHONDONTWRITEBYTECODE is set.

@@ -28,7 +28,7 @@ import time
 
 import pynvim
 import stream
-from loopback import Screen, cpu_seconds
+from loopback import ROOT, Screen, cpu_seconds
 
 from nvim_harness import nvim_binary
 
@@ -41,7 +41,8 @@ GAP = 0.016
 LIVE_PLAIN = ("vim.cmd(('syntax region hybridLive start=/^\\\\%%>%dl/ end=/\\\\%%$/')"
               ":format(vim.api.nvim_buf_line_count(buf) - 1))")
 OPTIONS = {
-    "regex markdown syntax (the chat's)": "",
+    "the chat's own (chat/highlight.lua)": "require('hybrid.chat.highlight').attach(buf)",
+    "regex markdown syntax (setup{ chat = { highlight = false } })": "",
     "treesitter markdown": "vim.treesitter.start(buf, 'markdown')",
     "regex, synmaxcol 200": "vim.bo[buf].synmaxcol = 200",
     "regex, syntax sync minlines 10": "vim.cmd('syntax sync minlines=10 maxlines=10')",
@@ -89,7 +90,8 @@ return (vim.uv.hrtime() - t0) / 1e6
 def one(option: str, text: str) -> tuple[float, float]:
     """(Neovim's CPU seconds for the answer, ms of the redraw at its end)."""
     nvim = pynvim.attach("child", argv=[nvim_binary(), "--embed", "--headless", "-u", "NONE", "-i", "NONE", "-n",
-                                        "--cmd", "set columns=160 lines=50", "--cmd", "syntax on | filetype plugin on"])
+                                        "--cmd", "set columns=160 lines=50", "--cmd", "syntax on | filetype plugin on",
+                                        "--cmd", f"set rtp^={ROOT}"])
     screen = Screen(nvim.eval("serverstart()"))
     try:
         pid = nvim.eval("getpid()")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -81,6 +82,87 @@ class MessageWatch:
         self._thread.join(5)
 
 
+class ScreenGrid:
+    """A UI attached over a second connection that keeps the screen as cells: each cell's text
+    and the highlight groups it is drawn with (ext_hlstate), as a user's terminal would show."""
+
+    def __init__(self, address: str, width: int = 100, height: int = 30):
+        self.width, self.height = width, height
+        self.text = [[" "] * width for _ in range(height)]
+        self.hl = [[0] * width for _ in range(height)]
+        self.groups: dict[int, set[str]] = {0: set()}
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._ui = None
+        self._thread = threading.Thread(target=self._run, args=(address,), name="screen-grid", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise AssertionError("the screen did not attach")
+
+    def _run(self, address):
+        # (pynvim's session belongs to the thread that made it.)
+        with contextlib.suppress(Exception):  # the editor went away: nothing more to draw
+            self._ui = pynvim.attach("socket", path=address)
+            self._ui.ui_attach(self.width, self.height, rgb=True, ext_linegrid=True, ext_hlstate=True)
+            self._ready.set()
+            self._ui.run_loop(None, self._on_notification)
+        self._ready.set()
+
+    def _on_notification(self, name, args):
+        if name != "redraw":
+            return
+        with self._lock:
+            for event in args:
+                for params in event[1:]:
+                    getattr(self, "_" + event[0], lambda *a: None)(*params)
+
+    def _hl_attr_define(self, hl_id, rgb, cterm, info):
+        self.groups[hl_id] = {i.get("hi_name") for i in info if i.get("hi_name")}
+
+    def _grid_line(self, grid, row, col, cells, wrap=False):
+        hl = 0
+        for cell in cells:
+            hl = cell[1] if len(cell) > 1 else hl
+            for _ in range(cell[2] if len(cell) > 2 else 1):
+                if row < self.height and col < self.width:
+                    self.text[row][col], self.hl[row][col] = cell[0], hl
+                col += 1
+
+    def _grid_clear(self, grid):
+        self.text = [[" "] * self.width for _ in range(self.height)]
+        self.hl = [[0] * self.width for _ in range(self.height)]
+
+    def _grid_scroll(self, grid, top, bot, left, right, rows, cols):
+        order = range(top, bot - rows) if rows > 0 else range(bot - 1, top - rows - 1, -1)
+        for row in order:
+            self.text[row][left:right] = self.text[row + rows][left:right]
+            self.hl[row][left:right] = self.hl[row + rows][left:right]
+
+    def lines(self) -> list[str]:
+        with self._lock:
+            return ["".join(r) for r in self.text]
+
+    def groups_at(self, text: str, after: str = "") -> set[str]:
+        """The highlight groups of the first cell of `text` on screen (on the first row that holds
+        it and, when given, `after` before it); an AssertionError when it is not on screen."""
+        with self._lock:
+            for r, row in enumerate(self.text):
+                line, start = "".join(row), 0
+                if after:
+                    if after not in line:
+                        continue
+                    start = line.index(after) + len(after)
+                col = line.find(text, start)
+                if col >= 0:
+                    return set(self.groups.get(self.hl[r][col], set()))
+        raise AssertionError(f"{text!r} is not on screen: {self.lines()!r}")
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self._ui.async_call(self._ui.stop_loop)
+        self._thread.join(5)
+
+
 class Editor:
     def __init__(self, tmp_path, config_path: str, env: dict | None = None):
         init = tmp_path / "init.lua"
@@ -148,7 +230,14 @@ class Editor:
         self._watch = MessageWatch(self.lua("return vim.fn.serverstart()"), width, height)
         return self._watch
 
+    def screen(self, width: int = 100, height: int = 30) -> ScreenGrid:
+        """Draw the editor on a screen of cells from now on (see ScreenGrid)."""
+        self._screen = ScreenGrid(self.lua("return vim.fn.serverstart()"), width, height)
+        return self._screen
+
     def close(self):
+        if getattr(self, "_screen", None):
+            self._screen.close()
         if getattr(self, "_watch", None):
             self._watch.close()
         try:

@@ -36,7 +36,7 @@ def read(*parts) -> str:
 
 
 def test_every_highlight_group_is_linked_and_documented():
-    links = dict(re.findall(r"(Hybrid\w+) = '(\w+)'", read("lua", "hybrid", "highlights.lua")))
+    links = dict(re.findall(r"(Hybrid\w+) = '([@\w.]+)'", read("lua", "hybrid", "highlights.lua")))
     events = set(re.findall(r"fire\('(Hybrid\w+)'", read("lua", "hybrid", "events.lua")))
     used = set()
     for folder, _, names in os.walk(os.path.join(ROOT, "lua", "hybrid")):

@@ -372,28 +372,100 @@ def test_a_preset_or_a_retry_on_a_named_backend_says_so_in_the_header(editor, ol
                        "## cloud · groq · fake-model · retry on groq"]
 
 
+def own_colours(ed):
+    """Give the chat's groups colours of their own, as a user's colorscheme may: the screen then
+    names them (by default they link to the @markup groups)."""
+    ed.lua("""for i, g in ipairs({ 'Heading', 'Quote', 'List', 'Strong', 'Italic', 'Code', 'CodeBlock', 'Fence',
+      'LinkText', 'LinkUrl' }) do vim.api.nvim_set_hl(0, 'HybridChat' .. g, { fg = i * 1000 }) end""")
+
+
+def on_screen(screen, text, after=""):
+    """The groups `text` is drawn with, or None while it is not on screen yet."""
+    try:
+        return screen.groups_at(text, after)
+    except AssertionError:
+        return None
+
+
+ANSWER_MD = ("## Plan\nSome **bold**, *soft* and `code` here, snake_case_name stays plain.\n"
+             "- a list item with [the docs](https://example.org)\n> a quote\n"
+             "```lua\nlocal x = 1\n```\n```python\nimport os\n```\nThe end.")
+
+
 def test_chat_is_markdown_for_users_renderers_and_highlights_the_answer(editor, ollama):
     # render-markdown.nvim and markview.nvim attach from a FileType markdown autocommand: the chat
-    # must fire it. And the answer reads as markdown: its heading, emphasis and code are highlighted.
-    ollama.reply = "## Plan\nSome **bold** and `code` here.\n```lua\nlocal x = 1\n```\nThe end."
+    # must fire it. And the answer reads as markdown on screen: its heading, emphasis, code, links,
+    # and a closed fence in its language (Neovim ships the lua parser, not python's).
+    ollama.reply = ANSWER_MD
     ed = editor(f"backend:\n  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
     ed.lua("""
       _G.renderer_saw = {}
       vim.api.nvim_create_autocmd('FileType', { pattern = 'markdown', callback = function(ev)
         table.insert(_G.renderer_saw, ev.buf)
       end })""")
+    own_colours(ed)
+    screen = ed.screen(100, 80)  # (the chat gets a third: all of the answer)
     ed.cmd("HybridChat show me")
-    lines = ed.wait_answer()
-    buf = ed.lua("return require('hybrid.chat').buf()")
-    assert buf in ed.lua("return _G.renderer_saw")
+    ed.wait_answer()
+    assert ed.lua("return require('hybrid.chat').buf()") in ed.lua("return _G.renderer_saw")
+    assert ed.lua("return vim.bo[require('hybrid.chat').buf()].syntax") == "OFF"  # no regex pass per redraw
+
+    def drawn(text, after=""):
+        ed.wait(lambda: on_screen(screen, text, after) is not None, what=f"{text!r} on screen")
+        return screen.groups_at(text, after)
+
+    keyword = ed.lua("return vim.fn.synIDattr(vim.fn.synIDtrans(vim.fn.hlID('@keyword.lua')), 'name')")
+    ed.wait(lambda: keyword in drawn("local x"), timeout=5, what="the lua block in its language")
+    assert "HybridChatHeading" in drawn("Plan")
+    assert "HybridChatHeading" in drawn("You")
+    assert "HybridChatStrong" in drawn("bold")
+    assert "HybridChatItalic" in drawn("soft")
+    assert "HybridChatCode" in drawn("code", "and ")
+    assert not drawn("case", "snake_").intersection({"HybridChatItalic", "HybridChatStrong"})
+    assert "HybridChatList" in drawn("- a list")
+    assert "HybridChatLinkText" in drawn("the docs")
+    assert "HybridChatLinkUrl" in drawn("https://")
+    assert "HybridChatQuote" in drawn("a quote")
+    assert "HybridChatCodeBlock" in drawn("import os")  # no python parser: plain code
+    assert not drawn("The end").intersection({"HybridChatCodeBlock", "HybridChatCode"})  # the fences closed
+
+
+def test_a_fence_still_streaming_reads_as_code_and_the_text_after_it_does_not(editor, ollama):
+    ollama.reply, ollama.chunk_size, ollama.delay = "Intro\n```lua\nlocal streaming = true\n" + "x = 1\n" * 40, 8, 0.02
+    ed = editor(f"backend:\n  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
+    own_colours(ed)
+    screen = ed.screen(100, 80)  # (the chat gets a third: all of the answer)
+    ed.cmd("HybridChat show me")
+    ed.wait(lambda: "local streaming" in "".join(screen.lines()), what="the open fence on screen")
+    assert "HybridChatCodeBlock" in screen.groups_at("local streaming")
+    assert screen.groups_at("local streaming") == {"HybridChatCodeBlock"}  # parsed once it closes, not per flush
+    lines = ed.wait_answer(timeout=20)
+    assert "```" not in lines[-4:]  # (the fence never closed)
+    ed.cmd("HybridChat next")
+    ed.wait_answer(2, timeout=20)
+    # The unclosed fence of the first answer does not run on into the next turn's header.
+    ed.wait(lambda: "HybridChatHeading" in (on_screen(screen, "You", "## ") or ()), timeout=5,
+            what="the next prompt as a heading")
+
+
+def test_a_chat_someone_starts_treesitter_on_is_left_to_it_and_highlight_false_keeps_regex(editor, ollama):
+    ollama.reply = ANSWER_MD
+    config = f"backend:\n  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n"
+    ed = editor(config)
+    ed.lua("""vim.api.nvim_create_autocmd('FileType', { pattern = 'markdown', callback = function(ev)
+        vim.treesitter.start(ev.buf, 'markdown') end })""")
+    own_colours(ed)
+    screen = ed.screen(100, 80)  # (the chat gets a third: all of the answer)
+    ed.cmd("HybridChat show me")
+    ed.wait_answer()
+    groups = ed.wait(lambda: on_screen(screen, "Plan"), what="the heading drawn")
+    assert groups and not any(g.startswith("HybridChat") for g in groups), groups
+    assert ed.lua("return vim.treesitter.highlighter.active[require('hybrid.chat').buf()] ~= nil")
+
+    ed2 = editor(config)
+    ed2.setup("{ chat = { highlight = false } }")
+    ed2.cmd("HybridChat show me")
+    lines = ed2.wait_answer()
     row = lines.index("## Plan") + 1
-
-    def group(line, text):
-        col = lines[line - 1].index(text) + 1
-        return ed.lua(f"return vim.fn.synIDattr(vim.fn.synID({line}, {col}, 1), 'name')")
-
-    ed.cmd("redraw")
-    assert group(row, "Plan").startswith("markdownH2")
-    assert group(row + 1, "bold") == "markdownBold"
-    assert group(row + 1, "code") == "markdownCode"
-    assert group(row + 3, "local").startswith("markdownCode")
+    ed2.cmd("redraw")
+    assert ed2.lua(f"return vim.fn.synIDattr(vim.fn.synID({row}, 4, 1), 'name')").startswith("markdownH2")

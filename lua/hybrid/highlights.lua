@@ -8,6 +8,17 @@ local links = {
   HybridStatus = 'Comment', -- the chat's status line under an answer's header (a retry, a fallback)
   HybridChartLocal = 'DiagnosticOk', -- :HybridStats bars: tokens answered locally
   HybridChartCloud = 'DiagnosticWarn', -- :HybridStats bars: tokens and spend in the cloud
+  -- The chat's markdown (chat/highlight.lua), linked to the markup groups colorschemes style.
+  HybridChatHeading = '@markup.heading',
+  HybridChatQuote = '@markup.quote',
+  HybridChatList = '@markup.list',
+  HybridChatStrong = '@markup.strong',
+  HybridChatItalic = '@markup.italic',
+  HybridChatCode = '@markup.raw',
+  HybridChatCodeBlock = '@markup.raw.block',
+  HybridChatFence = '@markup.raw.delimiter',
+  HybridChatLinkText = '@markup.link.label',
+  HybridChatLinkUrl = '@markup.link.url',
 }
 
 function M.setup()

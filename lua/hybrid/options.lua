@@ -48,6 +48,17 @@ M.schema = {
     desc = 'Rows (split) or columns (vsplit) of the chat window.',
   },
   {
+    name = 'chat.highlight', type = 'boolean', default = true,
+    desc = "true: the chat's own markdown highlighting; false: Neovim's.",
+    help = {
+      'Headings, quotes, lists, emphasis, inline code and links, and a closed code fence in its '
+        .. "language when that language's treesitter parser is installed (the fence still streaming "
+        .. "stays plain). It costs a fifth of Neovim's regex markdown syntax while an answer streams "
+        .. '(README, Performance). The buffer keeps filetype=markdown, so render-markdown.nvim and '
+        .. 'the like still run; a chat you start treesitter on is left to treesitter.',
+    },
+  },
+  {
     name = 'chat.keys', type = 'keys', strict = true, allow_false = true,
     desc = "The chat buffer's own keys (|hybrid-chat-keys|).",
     help = { 'false leaves one unmapped.' },

@@ -38,7 +38,8 @@ function M.create_buffer(c, on)
   vim.bo[buf].bufhidden = 'hide'
   vim.bo[buf].swapfile = false
   api.nvim_buf_set_lines(buf, 0, -1, false, { layout.PROMPT, '' })
-  vim.bo[buf].filetype = 'markdown'
+  vim.bo[buf].filetype = 'markdown' -- (FileType plugins such as render-markdown.nvim run)
+  if options.values.chat.highlight then require('hybrid.chat.highlight').attach(buf) end
   vim.b[buf].hybrid_chat_id = c.id
   vim.bo[buf].omnifunc = "v:lua.require'hybrid.chat.attach_picker'.omnifunc"
   set_keymaps(c, on)
