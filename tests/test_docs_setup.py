@@ -32,8 +32,8 @@ def test_the_setup_help_is_what_the_schema_says():
 def test_every_option_has_a_type_a_default_and_one_line_saying_what_it_does():
     doc = open(os.path.join(ROOT, "doc", "hybrid.txt")).read()
     options = schema()
-    assert [o["name"] for o in options] == ["config", "data_dir", "python", "chat.layout", "chat.size", "chat.highlight", "chat.keys",
-                                            "keymaps", "ask"]
+    assert [o["name"] for o in options] == ["config", "data_dir", "python", "chat.layout", "chat.size",
+                                            "chat.highlight", "chat.keys", "keymaps", "ask"]
     for o in options:
         assert o["type"] in ("string", "boolean", "number", "keys"), o
         assert "default" in o or "default_doc" in o or o["type"] == "keys", f"{o['name']} has no default"

@@ -1,6 +1,7 @@
 """The chat in a real embedded Neovim against loopback servers speaking both protocols."""
 
 import importlib.util
+import os
 import time
 
 import pytest
@@ -469,3 +470,16 @@ def test_a_chat_someone_starts_treesitter_on_is_left_to_it_and_highlight_false_k
     row = lines.index("## Plan") + 1
     ed2.cmd("redraw")
     assert ed2.lua(f"return vim.fn.synIDattr(vim.fn.synID({row}, 4, 1), 'name')").startswith("markdownH2")
+
+
+def test_the_host_runs_below_the_editor_in_cpu_priority(editor, ollama):
+    # Under a burst the host's parsing competes with the editor's redraws for two cores: the
+    # editor comes first (bench/stream.py's RPC p99).
+    ed = editor(f"backend:\n  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
+    ed.cmd("HybridChat hello")
+    ed.wait_answer()
+    editor_pid = ed.lua("return vim.fn.getpid()")
+    hosts = ed.lua("return vim.api.nvim_get_proc_children(...)", editor_pid)
+    assert len(hosts) == 1
+    editor_nice = os.getpriority(os.PRIO_PROCESS, editor_pid)
+    assert os.getpriority(os.PRIO_PROCESS, hosts[0]) == min(editor_nice + 10, 19)
