@@ -64,7 +64,7 @@ class Chats:
             self.link.turn_end(chat_id, {"status": "error", "message": str(e)})
 
     async def _turn(self, chat_id: str, text: str, opts: dict) -> None:
-        conv = await self._conversation(chat_id)
+        conv = await self._conversation(chat_id, fresh=bool(opts.get("fresh")))
         config = self.live.config
         active = opts.get("backend") or self.selection.active
         if active != "auto" and active not in config.backends:
@@ -150,11 +150,14 @@ class Chats:
         if self.store is not None:
             self.store.append(chat_id, record)
 
-    async def _conversation(self, chat_id: str) -> Conversation:
-        """The chat's history: in memory, else from its file (after a host restart), else new."""
+    async def _conversation(self, chat_id: str, fresh: bool = False) -> Conversation:
+        """The chat's history: in memory, else from its file (after a host restart), else new.
+        `fresh`: the editor's chat holds no earlier turn, so there is no file to read (a thread hop
+        and a disk read off the first answer's time to first token)."""
         conv = self.conversations.get(chat_id)
         if conv is None:
-            saved = await asyncio.to_thread(self.store.load, chat_id) if self.store and valid_id(chat_id) else None
+            can_load = self.store and valid_id(chat_id) and not fresh
+            saved = await asyncio.to_thread(self.store.load, chat_id) if can_load else None
             conv = self.conversations.setdefault(chat_id, Conversation.from_saved(saved) if saved else Conversation(chat_id))
         return conv
 

@@ -194,7 +194,7 @@ function M.submit(c, text, row, opts)
   if c.streaming then return notify.warn(BUSY) end
   local range = opts and opts.range
   local sent, items = require('hybrid.attach').request_opts(text, c.origin, opts)
-  sent.range = nil
+  sent.range, sent.fresh = nil, row == 1 or nil -- fresh: no earlier turn for the host to load
   if not rpc.chat(c.id, text, sent) then return end
   prompt.set(c.buf, row, text) -- the prompt area tidied to exactly the sent text
   attached.begin(c, row, text, { origin = c.origin, range = attached.track(range or attached.selection(items)) },
