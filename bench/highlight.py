@@ -7,17 +7,18 @@ characters 16 ms apart, as the host flushes a burst; then the answer's end is wr
 Neovim's CPU time for the whole answer (all its threads, from /proc), and the time of the redraw
 after the end is written, in Neovim. The baseline, in the same run, is `syntax off`.
 
-Options: the regex markdown syntax Neovim ships (what the chat uses); Neovim's treesitter markdown
+Options: the chat's own highlighting (chat/highlight.lua, what the chat uses); the regex markdown
+syntax Neovim ships (what setup{ chat = { highlight = false } } leaves); Neovim's treesitter markdown
 highlighter; synmaxcol 200; syntax sync minlines 10 (markdown's is 50); the live answer plain (a
 syntax region with nothing in it, from the answer's first line on) until the end, when the region
 goes, with markdown's sync and with minlines 10.
 
-What decided it (2026-11, this machine): the live answer plain draws the stream at the cost of
-syntax off, but clearing the region makes Neovim highlight the window again from markdown's sync
-point, one redraw of 13-60 ms when the answer ends; with minlines 10 that redraw is ~3-6 ms, but
-when the window ends inside a code block longer than that, its lines lose their highlighting and
-its closing fence is taken for an opening one: the rest of the chat reads as code.
-Treesitter costs 3-15 times the regex syntax here. So the chat keeps the regex syntax.
+What decided it (2026-11, this machine): the regex options cost 3-4x syntax off, treesitter
+3-15x the regex syntax, and the live answer plain costs a 13-60 ms redraw when the answer ends
+(or, with minlines 10, turns the rest of the chat into code after a long code block). So the chat
+draws its own: Lua patterns for the lines on screen, fence state kept per line, a closed fence's
+language parsed once the buffer is quiet. In bench/stream.py Neovim's CPU per burst is then that
+of syntax off (12-14 ms against 36 ms); here it adds the parse of the blocks left on screen.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ GAP = 0.016
 LIVE_PLAIN = ("vim.cmd(('syntax region hybridLive start=/^\\\\%%>%dl/ end=/\\\\%%$/')"
               ":format(vim.api.nvim_buf_line_count(buf) - 1))")
 OPTIONS = {
-    "the chat's own (chat/highlight.lua)": "require('hybrid.chat.highlight').attach(buf)",
+    # (lua's parser and query loaded first, as after the session's first lua block: ~8 ms, once)
+    "the chat's own (chat/highlight.lua)": "vim.treesitter.query.get('lua', 'highlights')\n"
+                                           "require('hybrid.chat.highlight').attach(buf)",
     "regex markdown syntax (setup{ chat = { highlight = false } })": "",
     "treesitter markdown": "vim.treesitter.start(buf, 'markdown')",
     "regex, synmaxcol 200": "vim.bo[buf].synmaxcol = 200",

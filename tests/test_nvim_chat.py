@@ -397,7 +397,9 @@ def test_chat_is_markdown_for_users_renderers_and_highlights_the_answer(editor, 
     # render-markdown.nvim and markview.nvim attach from a FileType markdown autocommand: the chat
     # must fire it. And the answer reads as markdown on screen: its heading, emphasis, code, links,
     # and a closed fence in its language (Neovim ships the lua parser, not python's).
-    ollama.reply = ANSWER_MD
+    # (in pieces over ~0.4 s: the lua block closes while the answer streams, and gets its language
+    # once the chat is quiet)
+    ollama.reply, ollama.chunk_size, ollama.delay = ANSWER_MD, 8, 0.01
     ed = editor(f"backend:\n  ollama: {{type: ollama, base_url: '{ollama.url}', default_model: fake-model}}\n")
     ed.lua("""
       _G.renderer_saw = {}

@@ -63,19 +63,19 @@ local function parse_into(buf, b, block)
   b.blocks[block.first] = { last = block.last, spans = found }
 end
 
--- Blocks drawn plain while the buffer changed, parsed once it is quiet, then drawn again.
-local function parse_waiting(buf, b)
+-- Blocks drawn plain while the buffer changed: once it is quiet, drawn again, which parses those
+-- still on screen (the ones scrolled away wait until they are drawn).
+local function redraw_waiting(buf, b)
   b.timer = nil
   if not api.nvim_buf_is_valid(buf) then return end
   local quiet_for = vim.uv.now() - b.changed_at
   if quiet_for < QUIET then
-    b.timer = vim.defer_fn(function() parse_waiting(buf, b) end, QUIET - quiet_for)
+    b.timer = vim.defer_fn(function() redraw_waiting(buf, b) end, QUIET - quiet_for)
     return
   end
   for first, block in pairs(b.waiting) do
     b.waiting[first] = nil
     if block.last and not b.blocks[first] and b.valid > block.last then
-      parse_into(buf, b, block)
       api.nvim__redraw({ buf = buf, range = { block.first, block.last + 1 } })
     end
   end
@@ -92,7 +92,7 @@ function M.spans(buf, b, block)
     return b.blocks[block.first].spans
   end
   b.waiting[block.first] = block
-  if not b.timer then b.timer = vim.defer_fn(function() parse_waiting(buf, b) end, QUIET) end
+  if not b.timer then b.timer = vim.defer_fn(function() redraw_waiting(buf, b) end, QUIET) end
   return false
 end
 
