@@ -53,7 +53,7 @@ M.schema = {
     help = {
       'Headings, quotes, lists, emphasis, inline code and links, and a closed code fence in its '
         .. "language when that language's treesitter parser is installed (the fence still streaming "
-        .. "stays plain). It costs a fifth of Neovim's regex markdown syntax while an answer streams "
+        .. "stays plain). While an answer streams it costs Neovim a third of the CPU its regex markdown syntax takes "
         .. '(README, Performance). The buffer keeps filetype=markdown, so render-markdown.nvim and '
         .. 'the like still run; a chat you start treesitter on is left to treesitter.',
     },
